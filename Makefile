@@ -1,0 +1,49 @@
+# Two commands for a newcomer on a fresh Debian machine, as root:
+#   make run    install what is missing, build, run Berth's main job with embedded defaults
+#   make test   the same set-up, then every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages Berth needs to build, run and test.
+APT_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static \
+                runc podman umoci skopeo file procps iproute2 python3
+SWIFT_FLAGS ?=
+FIXTURES := Fixtures/.cache
+ROOTFS := $(FIXTURES)/busybox-rootfs
+
+.PHONY: help deps build release fixtures run test test-unit bench clean
+
+help:
+	@echo "make run    install what is missing, build, run Berth with embedded defaults"
+	@echo "make test   install what is missing, build, run every test"
+	@echo "make bench  run the benchmarks (Benchmarks/)"
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make: run as root to install:" $$missing >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v swift >/dev/null || { echo "make: swift is not on PATH (expected under /opt/swift/usr/bin)" >&2; exit 1; }
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+release: deps
+	swift build -c release $(SWIFT_FLAGS)
+
+fixtures: deps
+	@Fixtures/busybox-rootfs.sh $(ROOTFS)
+
+run: release fixtures
+	@Fixtures/sample-run.sh .build/release/berth $(ROOTFS)
+
+test: build fixtures
+	BERTH_ROOTFS=$(CURDIR)/$(ROOTFS) BERTH_BINARY=$(CURDIR)/.build/debug/berth swift test $(SWIFT_FLAGS)
+
+bench: release fixtures
+	Benchmarks/run.sh
+
+clean:
+	rm -rf .build $(FIXTURES)

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// File operations on paths, with errors that name the path.
+public enum FileSystem {
+    public static func readBytes(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY)
+        defer { fd.close() }
+        return try fd.readAll(step: "read \(path)")
+    }
+
+    public static func readString(_ path: String) throws(SystemError) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// Writes a kernel knob (cgroup, /proc): one write(2) of the whole value, no truncation games,
+    /// so the kernel sees exactly one value and its refusal comes back as the errno.
+    public static func writeKnob(_ value: String, to path: String) throws(SystemError) {
+        let fd = try FileDescriptor.open(path, O_WRONLY)
+        defer { fd.close() }
+        try fd.writeAll(Array(value.utf8), step: "write \(path)")
+    }
+
+    /// The one way Berth writes a file that must never be seen half-written: a temporary file in
+    /// the same directory, fsync, rename over the target, fsync the directory.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644) throws(SystemError) {
+        let directory = parentDirectory(of: path)
+        let temporary = "\(path).tmp-\(getpid())"
+        let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode)
+        do {
+            try fd.writeAll(bytes, step: "write \(temporary)")
+            try fd.sync(step: "fsync \(temporary)")
+            fd.close()
+            try sys("rename \(temporary) to \(path)") { rename(temporary, path) }
+        } catch {
+            fd.close()
+            unlink(temporary)
+            throw error
+        }
+        let dir = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)
+        defer { dir.close() }
+        try dir.sync(step: "fsync \(directory)")
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// mkdir -p. Existing directories are fine.
+    public static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        if isDirectory(path) { return }
+        let parent = parentDirectory(of: path)
+        if parent != path { try createDirectory(parent, mode: mode) }
+        let (_, error) = retryingInterrupts { mkdir(path, mode) }
+        if let error, error != .exists { throw SystemError("mkdir \(path)", error) }
+    }
+
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let dir = opendir(path) else { throw SystemError("opendir \(path)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// rm -rf that never follows a symlink and never crosses into another mount.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            if errno == ENOENT { return }
+            throw SystemError("lstat \(path)")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in try listDirectory(path) {
+                let child = path + "/" + name
+                var childInfo = stat()
+                if lstat(child, &childInfo) == 0, (childInfo.st_mode & S_IFMT) == S_IFDIR, childInfo.st_dev != info.st_dev {
+                    throw SystemError("remove \(child): a mount point is still there", .busy)
+                }
+                try removeTree(child)
+            }
+            try sys("rmdir \(path)") { rmdir(path) }
+        } else {
+            try sys("unlink \(path)") { unlink(path) }
+        }
+    }
+
+    public static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,62 @@
+import BerthCgroups
+import BerthLinux
+import BerthOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container's cgroup as the runtime uses it; stored in state.json so any later berth process
+/// (delete after a crash included) finds exactly what was made.
+struct ContainerCgroup: Codable, Sendable {
+    var cgroup: Cgroup
+
+    /// Resolves the path, checks the limits, creates the directories and applies the limits.
+    /// Nothing is left behind when this throws.
+    static func create(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> ContainerCgroup {
+        let limits = try BerthCgroups.Resources(oci: resources, devices: devices)
+        let result = Result { () throws(CgroupError) -> Cgroup in
+            var cgroup = try Cgroup.resolve(host: try CgroupHost.detect(), cgroupsPath: cgroupsPath ?? "", containerID: id)
+            try cgroup.create(limits)
+            return cgroup
+        }
+        switch result {
+        case .success(let cgroup):
+            return ContainerCgroup(cgroup: cgroup)
+        case .failure(let error):
+            throw RuntimeError(error.field == nil ? "create: \(error)" : "config.json: \(error)")
+        }
+    }
+
+    /// Per hierarchy, the directory name inside the container's /sys/fs/cgroup and the host path
+    /// to bind there ("" for a unified host, where the one hierarchy is the whole tree).
+    var mountDirectories: [(name: String, hostPath: String)] {
+        if cgroup.mode == .unified {
+            return cgroup.directories.map { ("", $0.path) }
+        }
+        return cgroup.directories.map { directory in
+            let name = directory.mountPoint.split(separator: "/").last.map(String.init) ?? "unified"
+            return (name, directory.path)
+        }
+    }
+
+    var exists: Bool { cgroup.exists() }
+
+    var isFrozen: Bool { (try? cgroup.freezerState()) == .frozen }
+
+    func add(pid: pid_t) throws { try wrap { () throws(CgroupError) in try cgroup.addProcess(pid) } }
+    func processIDs() -> [pid_t] { (try? cgroup.processes()) ?? [] }
+    func freeze() throws { try wrap { () throws(CgroupError) in try cgroup.freeze() } }
+    func thaw() throws { try wrap { () throws(CgroupError) in try cgroup.thaw() } }
+    func signalAll(_ signal: Int32) throws { try wrap { () throws(CgroupError) in try cgroup.killAll(signal: signal) } }
+    func killAll() throws { try wrap { () throws(CgroupError) in try cgroup.killAll(signal: SIGKILL) } }
+
+    /// Kills what is left and removes the directories berth made.
+    func destroy() throws {
+        var cgroup = self.cgroup
+        try wrap { () throws(CgroupError) in try cgroup.destroy() }
+    }
+
+    private func wrap(_ body: () throws(CgroupError) -> Void) throws {
+        if case .failure(let error) = Result(catching: body) { throw RuntimeError("cgroup: \(error)") }
+    }
+}

@@ -1,0 +1,101 @@
+import BerthLinux
+import CBerth
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the parent does at each sync point of the child path.
+struct ChildPathHandlers {
+    /// Write uid_map, gid_map (and setgroups) of this pid.
+    var writeIDMaps: (pid_t) throws -> Void = { _ in }
+    /// The init (or exec'd process) exists: place it in its cgroup; return the state JSON it
+    /// hands to startContainer hooks.
+    var initStarted: (pid_t) throws -> [UInt8] = { _ in [] }
+    /// Mounts are done, pivot_root is next: run prestart, createRuntime, createContainer hooks.
+    var runCreateHooks: (pid_t) throws -> Void = { _ in }
+}
+
+/// A step of the child path failed; `message` names the config field when there is one.
+public struct ChildPathError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Drives the C child path through its sync protocol.
+enum ChildPath {
+    /// Runs the plan until the init is ready (create) or the process has exec'd (exec), and
+    /// returns its pid. On any failure the child processes are killed and reaped before this throws.
+    static func run(_ plan: ChildPlan, stateDirFD: Int32 = -1, execFifoName: String? = nil, handlers: ChildPathHandlers) throws -> pid_t {
+        var pair: [Int32] = [-1, -1]
+        try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) }
+        let parentFD = pair[0]
+        defer { close(parentFD) }
+        let memory = CMemory()
+        var cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: execFifoName)
+        let stage1 = berth_plan_start(&cPlan)
+        let startError = Errno.current
+        close(pair[1])
+        if stage1 < 0 { throw SystemError("start the container process", startError) }
+
+        var initPID: pid_t = 0
+        var stage1Reaped = false
+        func reapStage1() {
+            if stage1Reaped { return }
+            var status: Int32 = 0
+            while waitpid(stage1, &status, 0) < 0 && errno == EINTR {}
+            stage1Reaped = true
+        }
+        func abandon() {
+            if initPID > 0 {
+                kill(initPID, SIGKILL)
+                var status: Int32 = 0
+                while waitpid(initPID, &status, 0) < 0 && errno == EINTR {}
+            }
+            if !stage1Reaped { kill(stage1, SIGKILL) }
+            reapStage1()
+        }
+
+        var header = berth_sync_header()
+        var payload = [UInt8](repeating: 0, count: Int(BERTH_SYNC_MAX_MESSAGE))
+        do {
+            while true {
+                let length = payload.withUnsafeMutableBytes { berth_sync_recv(parentFD, &header, $0.baseAddress, $0.count) }
+                if length < 0 { throw SystemError("read from the container process") }
+                if length == 0 && header.type == 0 {
+                    // EOF: an exec'd process closed its end by execve; anything else died silently.
+                    if plan.mode == .exec && initPID > 0 { return initPID }
+                    throw ChildPathError(message: "the container process exited during set-up without saying why")
+                }
+                let text = String(decoding: payload[0..<max(0, length)], as: UTF8.self)
+                switch Int(header.type) {
+                case Int(BERTH_SYNC_ID_MAPS.rawValue):
+                    try handlers.writeIDMaps(stage1)
+                    try send(parentFD, BERTH_SYNC_ID_MAPS_DONE)
+                case Int(BERTH_SYNC_INIT_PID.rawValue):
+                    initPID = pid_t(header.value)
+                    reapStage1()
+                    let state = try handlers.initStarted(initPID)
+                    try send(parentFD, BERTH_SYNC_INIT_GO, payload: state)
+                case Int(BERTH_SYNC_HOOKS.rawValue):
+                    try handlers.runCreateHooks(initPID)
+                    try send(parentFD, BERTH_SYNC_HOOKS_DONE)
+                case Int(BERTH_SYNC_READY.rawValue):
+                    return initPID
+                case Int(BERTH_SYNC_ERROR.rawValue):
+                    throw ChildPathError(message: text)
+                default:
+                    throw ChildPathError(message: "unexpected message \(header.type) from the container process")
+                }
+                header = berth_sync_header()
+            }
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    private static func send(_ fd: Int32, _ type: berth_sync_type, payload: [UInt8] = []) throws {
+        let result = payload.withUnsafeBytes { berth_sync_send(fd, type.rawValue, 0, $0.baseAddress, UInt32($0.count)) }
+        if result < 0 { throw SystemError("write to the container process") }
+    }
+}

@@ -1,0 +1,40 @@
+import BerthLinux
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The AF_UNIX socket a pty master travels over (runc's --console-socket protocol).
+enum ConsoleSocket {
+    /// Connects to a listening socket given by path.
+    static func connect(_ path: String) throws -> Int32 {
+        let fd = try sys("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw RuntimeError("--console-socket: \(path): path too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if result != 0 {
+            let error = Errno.current
+            close(fd)
+            throw RuntimeError("--console-socket: \(path): \(error)")
+        }
+        return fd
+    }
+
+    /// A connected pair: (ours, the container's).
+    static func pair() throws -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (fds[0], fds[1])
+    }
+}

@@ -1,0 +1,104 @@
+import BerthLinux
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The runtime's root directory (--root, default /run/berth): one directory per container,
+/// holding state.json, the exec fifo while the container is created, and nothing else.
+public struct StateStore: Sendable {
+    public let root: String
+    public static let defaultRoot = "/run/berth"
+
+    public init(root: String = StateStore.defaultRoot) {
+        self.root = root
+    }
+
+    public func directory(of id: String) -> String { root + "/" + id }
+    func statePath(of id: String) -> String { directory(of: id) + "/state.json" }
+    static let execFifoName = "exec.fifo"
+
+    /// Container ids become directory names: refuse anything that could escape the root.
+    public static func validate(id: String) throws {
+        let valid = !id.isEmpty && id.utf8.count <= 1024 && id != "." && id != ".." && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2B || byte == 0x2D || byte == 0x2E
+        }
+        guard valid else {
+            throw RuntimeError("invalid container id \"\(id)\": use letters, digits and _ + - .")
+        }
+    }
+
+    /// Creates the container's directory; exactly one of two racing creates succeeds.
+    func claim(id: String) throws -> ContainerLock {
+        try StateStore.validate(id: id)
+        try FileSystem.createDirectory(root, mode: 0o711)
+        let path = directory(of: id)
+        let (_, error) = retryingInterrupts { mkdir(path, 0o711) }
+        if error == .exists { throw RuntimeError("container \"\(id)\" already exists") }
+        if let error { throw SystemError("mkdir \(path)", error) }
+        return try ContainerLock.acquire(path)
+    }
+
+    /// Locks an existing container's directory, so its state cannot change under us.
+    func lock(id: String) throws -> ContainerLock {
+        try StateStore.validate(id: id)
+        let path = directory(of: id)
+        guard FileSystem.exists(path) else { throw RuntimeError.notFound(id) }
+        return try ContainerLock.acquire(path)
+    }
+
+    func load(id: String) throws -> ContainerRecord {
+        let path = statePath(of: id)
+        guard FileSystem.exists(path) else { throw RuntimeError.notFound(id) }
+        let bytes = try FileSystem.readBytes(path)
+        do {
+            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+        } catch {
+            throw RuntimeError("\(path): unreadable state: \(error)")
+        }
+    }
+
+    func save(_ record: ContainerRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(record)
+        try FileSystem.writeAtomically(Array(data), to: statePath(of: record.id), mode: 0o600)
+    }
+
+    /// Every container id under the root, in name order.
+    public func ids() throws -> [String] {
+        guard FileSystem.isDirectory(root) else { return [] }
+        return try FileSystem.listDirectory(root).filter { FileSystem.isDirectory(directory(of: $0)) }
+    }
+
+    /// Removes a container's directory (the caller holds its lock).
+    func remove(id: String) throws {
+        try FileSystem.removeTree(directory(of: id))
+    }
+}
+
+/// flock on the container's directory itself: it vanishes with the directory.
+struct ContainerLock {
+    let descriptor: FileDescriptor
+    let path: String
+
+    static func acquire(_ path: String) throws -> ContainerLock {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        do {
+            try sys("lock \(path)") { flock(fd.rawValue, LOCK_EX) }
+        } catch {
+            fd.close()
+            throw error
+        }
+        // A delete may have removed the directory while we waited for its lock.
+        var info = stat()
+        if fstat(fd.rawValue, &info) == 0 && info.st_nlink == 0 {
+            fd.close()
+            throw SystemError("lock \(path)", .noEntry)
+        }
+        return ContainerLock(descriptor: fd, path: path)
+    }
+
+    func unlock() { descriptor.close() }
+}

@@ -1,0 +1,152 @@
+import BerthLinux
+import BerthOCI
+import CBerth
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct CreateOptions: Sendable {
+    public var bundle: String
+    public var pidFile: String?
+    public var consoleSocket: String?
+    public var preserveFDs: Int
+    public init(bundle: String = ".", pidFile: String? = nil, consoleSocket: String? = nil, preserveFDs: Int = 0) {
+        self.bundle = bundle
+        self.pidFile = pidFile
+        self.consoleSocket = consoleSocket
+        self.preserveFDs = preserveFDs
+    }
+}
+
+extension Runtime {
+    /// Creates the container: namespaces, cgroup, rootfs and mounts are in place and its process
+    /// waits for `start`. Any failure removes everything this call made.
+    public func create(id: String, options: CreateOptions) throws {
+        _ = try createContainer(id: id, options: options, terminalToCaller: false)
+    }
+
+    /// Creates the container; with `terminalToCaller` a pty master for a process that asks for a
+    /// terminal comes back to us instead of going to a console socket.
+    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool) throws -> (pid: pid_t, master: FileDescriptor?) {
+        let bundle = try absoluteBundle(options.bundle)
+        let spec = try OCIJSON.load(Spec.self, path: bundle + "/config.json", source: "config.json")
+        try spec.validate()
+        let terminal = spec.process?.terminal ?? false
+        if terminal && options.consoleSocket == nil && !terminalToCaller {
+            throw RuntimeError("config.json: process.terminal: a terminal needs --console-socket when berth does not stay in the foreground")
+        }
+        if !terminal && options.consoleSocket != nil {
+            throw RuntimeError("--console-socket: given, but process.terminal is false")
+        }
+
+        let lock = try store.claim(id: id)
+        defer { lock.unlock() }
+        var record = ContainerRecord(id: id, bundle: bundle, rootfs: "", spec: spec)
+        var consoleFD: Int32 = -1
+        var callerEnd: Int32 = -1
+        do {
+            try store.save(record)
+            let builderBase = PlanBuilder(spec: spec, bundle: bundle)
+            record.rootfs = try builderBase.rootfsPath()
+            let cgroup = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
+            record.cgroup = cgroup
+            try store.save(record)
+
+            var builder = builderBase
+            builder.cgroupDirectories = cgroup.mountDirectories
+            var plan = try builder.build()
+            if terminal {
+                if let socket = options.consoleSocket {
+                    consoleFD = try ConsoleSocket.connect(socket)
+                } else {
+                    (callerEnd, consoleFD) = try ConsoleSocket.pair()
+                }
+                plan.process.consoleSocket = consoleFD
+            }
+            plan.process.preserveFDs = (0..<options.preserveFDs).map { 3 + Int32($0) }
+
+            let directory = store.directory(of: id)
+            try sys("mkfifo \(directory)/\(StateStore.execFifoName)") { mkfifo(directory + "/" + StateStore.execFifoName, 0o622) }
+            let directoryFD = try FileDescriptor.open(directory, O_PATH | O_DIRECTORY)
+            defer { directoryFD.close() }
+
+            let hooks = spec.hooks
+            var handlers = ChildPathHandlers()
+            handlers.writeIDMaps = { pid in try IDMaps.write(linux: spec.linux, pid: pid) }
+            handlers.initStarted = { pid in
+                try cgroup.add(pid: pid)
+                if let score = spec.process?.oomScoreAdj {
+                    try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
+                }
+                record.pid = pid
+                record.pidStartTime = ProcFS.startTime(of: pid)
+                try store.save(record)
+                return record.ociStateJSON(status: .creating)
+            }
+            handlers.runCreateHooks = { pid in
+                let runner = HookRunner(hooks: hooks, state: record.ociStateJSON(status: .creating))
+                try runner.run(.prestart)
+                try runner.run(.createRuntime)
+                try runner.run(.createContainer, containerNamespacesOf: pid, types: plan.joinableNamespaceMask)
+            }
+            log.debug("create \(id): starting the container process")
+            _ = try ChildPath.run(plan, stateDirFD: directoryFD.rawValue, execFifoName: StateStore.execFifoName, handlers: handlers)
+            if consoleFD >= 0 { close(consoleFD); consoleFD = -1 }
+            record.status = .created
+            try store.save(record)
+            if let pidFile = options.pidFile {
+                try FileSystem.writeAtomically(Array(String(record.pid).utf8), to: absolutePath(pidFile))
+            }
+            var master: FileDescriptor?
+            if callerEnd >= 0 {
+                master = FileDescriptor(rawValue: try sys("receive the pty master") { berth_recv_fd(callerEnd) })
+                close(callerEnd)
+            }
+            return (record.pid, master)
+        } catch {
+            if consoleFD >= 0 { close(consoleFD) }
+            if callerEnd >= 0 { close(callerEnd) }
+            removeAfterFailure(record)
+            if error is RuntimeError || error is OCIError { throw error }
+            throw RuntimeError("create: \(error)")
+        }
+    }
+
+    /// Undoes a create that failed: the processes are already gone (ChildPath reaps them).
+    private func removeAfterFailure(_ record: ContainerRecord) {
+        if let cgroup = record.cgroup { try? cgroup.destroy() }
+        try? store.remove(id: record.id)
+    }
+
+    func absoluteBundle(_ bundle: String) throws -> String {
+        guard let resolved = realpath(bundle, nil) else {
+            throw RuntimeError("--bundle: \(bundle): \(Errno.current)")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        return String(cString: getcwd(&buffer, buffer.count)) + "/" + path
+    }
+}
+
+extension ChildPlan {
+    /// The namespaces a helper can join with setns without forking again (not pid, not user).
+    var joinableNamespaceMask: Int32 {
+        namespaces.map(\.type).filter { $0 != Int32(CLONE_NEWPID) && $0 != Int32(CLONE_NEWUSER) }.reduce(0, |)
+    }
+}
+
+/// Writes a new user namespace's id maps from the parent.
+enum IDMaps {
+    static func write(linux: Spec.Linux?, pid: pid_t) throws {
+        func lines(_ maps: [Spec.IDMapping]?) -> String {
+            (maps ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        try FileSystem.writeKnob(lines(linux?.gidMappings), to: "/proc/\(pid)/gid_map")
+        try FileSystem.writeKnob(lines(linux?.uidMappings), to: "/proc/\(pid)/uid_map")
+    }
+}

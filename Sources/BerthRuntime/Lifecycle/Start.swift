@@ -1,0 +1,53 @@
+import BerthLinux
+import BerthOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Runtime {
+    /// Releases a created container's process: it runs its startContainer hooks and execs.
+    public func start(id: String) throws {
+        try withLockedContainer(id) { record, _ in
+            let status = status(of: record)
+            guard status == .created else {
+                throw RuntimeError("cannot start container \"\(id)\": it is \(status.rawValue), not created")
+            }
+            try releaseInit(of: record)
+            record.status = .running
+            try store.save(record)
+            log.debug("start \(id): released pid \(record.pid)")
+            do {
+                try HookRunner(hooks: record.spec.hooks, state: record.ociStateJSON(status: .running)).run(.poststart)
+            } catch {
+                // The spec: a failing poststart hook is a warning; the container keeps running.
+                log.debug("start \(id): warning: \(error)")
+            }
+        }
+    }
+
+    /// Opens the exec fifo for reading, which lets the init's blocking open for writing return;
+    /// the byte it writes confirms it is past the fifo. A dead init is noticed through its pidfd.
+    private func releaseInit(of record: ContainerRecord) throws {
+        let fifoPath = store.directory(of: record.id) + "/" + StateStore.execFifoName
+        let fifo = try FileDescriptor.open(fifoPath, O_RDONLY | O_NONBLOCK)
+        defer { fifo.close() }
+        let process = try ProcessHandle.open(pid: record.pid)
+        defer { process.close() }
+        while true {
+            var fds = [pollfd(fd: fifo.rawValue, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: process.pidfd.rawValue, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("poll \(fifoPath)")
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                var byte: UInt8 = 0
+                if read(fifo.rawValue, &byte, 1) == 1 { break }
+            }
+            if fds[1].revents != 0 || fds[0].revents & Int16(POLLHUP) != 0 {
+                throw RuntimeError("cannot start container \"\(record.id)\": its process exited before start")
+            }
+        }
+        unlink(fifoPath)
+    }
+}

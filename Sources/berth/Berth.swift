@@ -1,0 +1,36 @@
+import ArgumentParser
+import BerthLinux
+import BerthOCI
+import BerthRuntime
+
+struct Berth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Run OCI containers (a runc-compatible runtime).",
+        version: BerthVersion.string,
+        subcommands: [
+            SpecCommand.self, CreateCommand.self, StartCommand.self, RunCommand.self,
+            StateCommand.self, KillCommand.self, DeleteCommand.self, ListCommand.self,
+            PsCommand.self, ExecCommand.self, PauseCommand.self, ResumeCommand.self,
+            FeaturesCommand.self,
+        ]
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    /// Errors from Berth's own layers print as they are; anything else is an argument error.
+    static func isOwnError(_ error: Error) -> Bool {
+        error is SystemError || error is OCIError || error is ChildPathError || error is Errno
+            || error is RuntimeError
+    }
+}
+
+enum BerthVersion {
+    static let string = "berth version 0.1.0\nspec: \(BerthOCI.ociVersion)"
+}
+
+/// A failure with its own exit status (for example `berth exec` passing its process's through).
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    var status: Int32 = 1
+}

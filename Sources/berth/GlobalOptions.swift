@@ -1,0 +1,87 @@
+import ArgumentParser
+import BerthLinux
+import BerthRuntime
+import Foundation
+
+/// The options runc takes before the command; podman, conmon and containerd pass them.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Directory for container state.")
+    var root: String = StateStore.defaultRoot
+
+    @Option(help: "Also write errors (and, with --debug, progress) to this file.")
+    var log: String?
+
+    @Option(name: .customLong("log-format"), help: "Format of the log file: text or json.")
+    var logFormat: String = "text"
+
+    @Flag(help: "Log progress, not only errors.")
+    var debug = false
+
+    @Flag(name: .customLong("systemd-cgroup"), help: "Refused: berth drives cgroupfs directly.")
+    var systemdCgroup = false
+
+    @Option(help: "Accepted for compatibility: berth runs as root (false/auto).")
+    var rootless: String?
+
+    /// Validates the global options and opens the log. Every command calls this first.
+    func prepare() throws -> Runtime {
+        guard logFormat == "text" || logFormat == "json" else {
+            throw CommandError(description: "--log-format: \"\(logFormat)\" is not text or json")
+        }
+        if systemdCgroup {
+            throw CommandError(description: "--systemd-cgroup: not supported by berth (it drives cgroupfs directly; use cgroup_manager = \"cgroupfs\")")
+        }
+        if let rootless, rootless != "false", rootless != "auto" {
+            throw CommandError(description: "--rootless: \"\(rootless)\" is not supported: berth runs as root")
+        }
+        CommandLog.shared.configure(path: log, json: logFormat == "json", debug: debug)
+        return Runtime(store: StateStore(root: root), log: CommandLog.shared.runtimeLog)
+    }
+}
+
+/// Errors go to stderr as one line, and to --log when given (JSON lines for containerd/conmon).
+final class CommandLog: @unchecked Sendable {
+    static let shared = CommandLog()
+    private var file: FileDescriptor?
+    private var json = false
+    private var debug = false
+
+    func configure(path: String?, json: Bool, debug: Bool) {
+        self.json = json
+        self.debug = debug
+        if let path {
+            file = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+        }
+    }
+
+    var runtimeLog: RuntimeLog {
+        RuntimeLog { [self] message in
+            if debug { write(level: "debug", message) }
+        }
+    }
+
+    func error(_ message: String) {
+        let line = "berth: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
+        _ = try? FileDescriptor.standardError.writeAll(Array(line.utf8))
+        write(level: "error", message)
+    }
+
+    private func write(level: String, _ message: String) {
+        guard let file else {
+            if level == "debug" {
+                _ = try? FileDescriptor.standardError.writeAll(Array("berth: \(message)\n".utf8))
+            }
+            return
+        }
+        let time = ISO8601DateFormatter().string(from: Date())
+        let line: String
+        if json {
+            let object = ["level": level, "msg": message, "time": time]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            line = String(decoding: data, as: UTF8.self) + "\n"
+        } else {
+            line = "time=\"\(time)\" level=\(level) msg=\"\(message)\"\n"
+        }
+        _ = try? file.writeAll(Array(line.utf8))
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import BerthRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Signals for `run`/`exec` in the foreground must wait in a signalfd: block them before any
+// other thread exists, so every thread inherits the mask.
+Foreground.blockForwardedSignals()
+
+do {
+    var command = try Berth.parseAsRoot()
+    try command.run()
+} catch let exit as ExitCode {
+    Glibc.exit(exit.rawValue)
+} catch let error as CommandError {
+    CommandLog.shared.error(error.description)
+    Glibc.exit(error.status)
+} catch where Berth.isOwnError(error) {
+    CommandLog.shared.error(String(describing: error))
+    Glibc.exit(1)
+} catch {
+    // --help and --version print as usual; argument errors become one line, no usage dump.
+    if Berth.exitCode(for: error) == .success { Berth.exit(withError: error) }
+    let message = Berth.message(for: error).split(separator: "\n").first.map(String.init)
+    CommandLog.shared.error(message ?? "invalid arguments")
+    Glibc.exit(1)
+}

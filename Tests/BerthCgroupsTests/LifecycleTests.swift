@@ -1,0 +1,178 @@
+import XCTest
+import BerthLinux
+@testable import BerthCgroups
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// create / add / freeze / kill / destroy on this host's real cgroups.
+final class LifecycleTests: XCTestCase {
+    func testCreateMakesEveryHierarchyAndDestroyRemovesOnlyWhatItMade() throws {
+        try requireRoot()
+        let host = try CgroupHost.detect()
+        // A parent that exists before Berth comes: it must survive.
+        let parentPath = testPath()
+        var parent = try Cgroup.resolve(host: host, cgroupsPath: parentPath, containerID: "")
+        try parent.create()
+        defer { try? parent.destroy() }
+
+        var cgroup = try Cgroup.resolve(host: host, cgroupsPath: parentPath + "/inner/leaf", containerID: "")
+        try cgroup.create()
+        for directory in cgroup.directories {
+            XCTAssertTrue(FileSystem.isDirectory(directory.path), directory.path)
+        }
+        // Two levels made in each hierarchy, nothing above.
+        XCTAssertEqual(cgroup.created.count, 2 * cgroup.directories.count)
+        XCTAssertTrue(cgroup.created.allSatisfy { $0.contains("/inner") })
+        if host.mode == .hybrid {
+            XCTAssertNotNil(cgroup.directory(version: 2), "a hybrid host mirrors the cgroup in the v2 hierarchy")
+        }
+
+        var shell = try GatedShell("sleep 60")
+        defer { shell.close() }
+        try cgroup.addProcess(shell.pid)
+        shell.release()
+        for directory in cgroup.directories {
+            XCTAssertTrue(readFile(directory.path + "/cgroup.procs").split(separator: "\n").contains("\(shell.pid)"), directory.path)
+        }
+        XCTAssertTrue(cgroup.exists())
+
+        try cgroup.destroy()
+        for directory in cgroup.directories {
+            XCTAssertFalse(FileSystem.exists(directory.path), directory.path)
+            XCTAssertFalse(FileSystem.exists(FileSystem.parentDirectory(of: directory.path)), "inner/ was made by Berth too")
+        }
+        XCTAssertTrue(cgroup.created.isEmpty)
+        XCTAssertTrue(parent.directories.allSatisfy { FileSystem.isDirectory($0.path) }, "the pre-existing parent stays")
+        XCTAssertFalse(cgroup.exists())
+        XCTAssertEqual(try shell.handle.wait(timeout: .seconds(20)), .signaled(SIGKILL))
+    }
+
+    func testFreezeStopsCPUAndThawResumesIt() throws {
+        try withTestCgroup { cgroup in
+            var shell = try GatedShell("while :; do :; done")
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            func usage() -> UInt64 { cgroup.stats().cpu?.usageTotal ?? 0 }
+            XCTAssertTrue(eventually { usage() > 20_000_000 }, "the busy loop accumulates CPU time")
+
+            try cgroup.freeze()
+            XCTAssertEqual(try cgroup.freezerState(), .frozen)
+            let frozenAt = usage()
+            usleep(300_000)
+            // Nothing runs while frozen; allow a whisker for accounting at the freeze itself.
+            XCTAssertLessThan(usage() - frozenAt, 5_000_000)
+
+            try cgroup.thaw()
+            XCTAssertEqual(try cgroup.freezerState(), .thawed)
+            XCTAssertTrue(eventually { usage() > frozenAt + 50_000_000 }, "thawed, it runs again")
+        }
+    }
+
+    func testKillAllEmptiesTheCgroup() throws {
+        try withTestCgroup { cgroup in
+            var shell = try GatedShell("sleep 100 & sleep 100 & sleep 100 & wait")
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            XCTAssertTrue(eventually { (try? cgroup.processes().count) == 4 })
+            try cgroup.killAll()
+            XCTAssertEqual(try shell.handle.wait(timeout: .seconds(20)), .signaled(SIGKILL))
+            XCTAssertTrue(eventually { (try? cgroup.processes().isEmpty) == true })
+            for directory in cgroup.directories {
+                XCTAssertEqual(readFile(directory.path + "/cgroup.procs"), "", directory.path)
+            }
+        }
+    }
+
+    func testKillAllWithAnotherSignalGoesThroughTheFreezer() throws {
+        try withTestCgroup { cgroup in
+            var shell = try GatedShell("trap 'exit 7' TERM; sleep 100 & sleep 100 & wait")
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            // Wait for the exec: a signal caught between dash's fork and exec is lost to the shell.
+            XCTAssertTrue(eventually { ((try? cgroup.processes()) ?? []).filter { readFile("/proc/\($0)/comm") == "sleep" }.count == 2 })
+            try cgroup.killAll(signal: SIGTERM)
+            XCTAssertEqual(try shell.handle.wait(timeout: .seconds(20)), .exited(7), "the shell's TERM trap ran")
+            let left = eventually { (try? cgroup.processes().isEmpty) == true }
+            XCTAssertTrue(left, "the sleeps got TERM too: \((try? cgroup.processes()) ?? []) \((try? cgroup.processes())?.map { ProcFS.state(of: $0).map { String($0) } ?? "-" } ?? [])")
+            XCTAssertEqual(try cgroup.freezerState(), .thawed)
+        }
+    }
+
+    func testKillAllKeepsAPausedCgroupPausedForOtherSignals() throws {
+        try withTestCgroup { cgroup in
+            var shell = try GatedShell("sleep 100")
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            try cgroup.freeze()
+            try cgroup.killAll(signal: SIGUSR1)
+            XCTAssertEqual(try cgroup.freezerState(), .frozen)
+            try cgroup.thaw()
+        }
+    }
+
+    func testDestroyKillsWhatIsLeft() throws {
+        try requireRoot()
+        let host = try CgroupHost.detect()
+        var cgroup = try Cgroup.resolve(host: host, cgroupsPath: testPath(), containerID: "")
+        try cgroup.create()
+        defer { try? cgroup.destroy() }
+        var shell = try GatedShell("sleep 100 & sleep 100 & wait")
+        defer { shell.close() }
+        try cgroup.addProcess(shell.pid)
+        shell.release()
+        XCTAssertTrue(eventually { (try? cgroup.processes().count) == 3 })
+        // A nested cgroup the container made for itself goes too.
+        for directory in cgroup.directories {
+            XCTAssertEqual(mkdir(directory.path + "/nested", 0o755), 0)
+        }
+        try cgroup.destroy()
+        XCTAssertFalse(cgroup.exists())
+        for directory in cgroup.directories {
+            XCTAssertFalse(FileSystem.exists(directory.path))
+        }
+    }
+
+    func testSweepListsAndRemovesLeftovers() throws {
+        try requireRoot()
+        let host = try CgroupHost.detect()
+        let parentPath = testPath()
+        var parent = try Cgroup.resolve(host: host, cgroupsPath: parentPath, containerID: "")
+        try parent.create()
+        defer { try? parent.destroy() }
+        for name in ["a", "b"] {
+            var child = try Cgroup.resolve(host: host, cgroupsPath: parentPath + "/" + name, containerID: "")
+            try child.create()
+        }
+        XCTAssertEqual(try Cgroup.children(host: host, of: parentPath), [parentPath + "/a", parentPath + "/b"])
+        for path in try Cgroup.children(host: host, of: parentPath) {
+            var leftover = try Cgroup.leftover(host: host, cgroupsPath: path)
+            XCTAssertEqual(leftover.created.count, leftover.directories.count)
+            try leftover.destroy()
+        }
+        XCTAssertEqual(try Cgroup.children(host: host, of: parentPath), [])
+        XCTAssertTrue(parent.exists())
+    }
+
+    func testFreezeThroughV2WhenThereIsNoV1Freezer() throws {
+        try requireRoot()
+        let host = try CgroupHost.detect(mountRoot: FileSystem.isDirectory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup")
+        try withTestCgroup(host: host) { cgroup in
+            var shell = try GatedShell("while :; do :; done")
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            try cgroup.freeze()
+            XCTAssertEqual(try cgroup.freezerState(), .frozen)
+            XCTAssertEqual(ProcFS.state(of: shell.pid).map { "\($0)" } ?? "", "S", "a v2-frozen task sleeps")
+            try cgroup.thaw()
+            XCTAssertEqual(try cgroup.freezerState(), .thawed)
+            try cgroup.killAll()
+            XCTAssertEqual(try shell.handle.wait(timeout: .seconds(20)), .signaled(SIGKILL))
+        }
+    }
+}
