@@ -166,7 +166,7 @@ static void resolve_exe(berth_child *c) {
         if (end == NULL) break;
         path = end + 1;
     }
-    berth_child_fail(c, err, "process.args[0]", "find \"", name, "\" in PATH", NULL);
+    berth_child_fail(c, err, "process.args[0]", "executable \"", name, "\" not found in PATH", NULL);
 }
 
 void berth_child_chdir_and_resolve(berth_child *c) {

@@ -81,8 +81,12 @@ public struct ChildProcess: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         // SIGPIPE must not kill us if the child ignores its stdin.
         signal(SIGPIPE, SIG_IGN)
-        while !open.isEmpty || inputFD >= 0 {
-            var fds = open.sorted().map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        // The loop ends when the child exits, not at EOF: a daemon it left behind may hold the
+        // pipes open for good. What is buffered by then is drained without blocking.
+        var exited = false
+        while !exited {
+            var fds = [pollfd(fd: handle.pidfd.rawValue, events: Int16(POLLIN), revents: 0)]
+            fds += open.sorted().map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if inputFD >= 0 { fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
             var wait: Int32 = -1
             if let deadline {
@@ -101,37 +105,39 @@ public struct ChildProcess: Sendable {
                 throw SystemError("poll output of \(path)")
             }
             for entry in fds where entry.revents != 0 {
-                if entry.fd == inputFD {
+                if entry.fd == handle.pidfd.rawValue {
+                    exited = true
+                } else if entry.fd == inputFD {
                     let written = pending.withUnsafeBytes { Glibc.write(inputFD, $0.baseAddress, $0.count) }
                     if written > 0 { pending = pending.dropFirst(written) }
                     if written < 0 && errno != EINTR && errno != EAGAIN { pending = [] }
                     if pending.isEmpty { Glibc.close(inputFD); inputFD = -1 }
-                    continue
-                }
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(entry.fd, $0.baseAddress, $0.count) }
-                if count > 0 {
-                    if entry.fd == outputPipe[0] {
-                        output.standardOutput.append(contentsOf: buffer[0..<count])
-                    } else {
-                        output.standardError.append(contentsOf: buffer[0..<count])
-                    }
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                } else if !read(entry.fd, into: &output, buffer: &buffer, stdout: outputPipe[0]) {
                     open.remove(entry.fd)
                 }
             }
         }
-        let remaining = deadline.map { ContinuousClock.now.duration(to: $0) }
-        if let remaining {
-            guard let status = try handle.wait(timeout: max(remaining, .zero)) else {
-                try? handle.signal(SIGKILL)
-                _ = try? handle.wait()
-                throw Failure.timedOut(path: path, after: timeout!)
-            }
-            output.status = status
-        } else {
-            output.status = try handle.wait()!
+        if inputFD >= 0 { Glibc.close(inputFD) }
+        for fd in open {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            while read(fd, into: &output, buffer: &buffer, stdout: outputPipe[0]) {}
         }
+        output.status = try handle.wait()!
         return output
+    }
+
+    /// Reads what one pipe has into the output; false at EOF, error, or nothing left to read.
+    private func read(_ fd: Int32, into output: inout Output, buffer: inout [UInt8], stdout: Int32) -> Bool {
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+            if fd == stdout {
+                output.standardOutput.append(contentsOf: buffer[0..<count])
+            } else {
+                output.standardError.append(contentsOf: buffer[0..<count])
+            }
+            return true
+        }
+        return count < 0 && errno == EINTR
     }
 
     /// Starts the process with the given stdio fds (-1 = /dev/null) and returns at once.

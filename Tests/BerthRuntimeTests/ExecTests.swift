@@ -3,7 +3,7 @@ import BerthOCI
 import Foundation
 import Testing
 
-@Suite("exec into a running container", .enabled(if: TestHost.canRunPrivileged, TestHost.privilegedReason))
+@Suite("exec into a running container", .enabled(if: TestHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct ExecTests {
     @Test("exec runs in the container's namespaces and cgroup, and passes its exit status")
     func execBasics() throws {
@@ -11,7 +11,7 @@ struct ExecTests {
         defer { sandbox.cleanUp() }
         let bundle = try sandbox.bundle(["sleep", "1000"]) { $0.hostname = "exec-host" }
         #expect(try sandbox.berth("run", "-d", "--bundle", bundle, "exec-box").succeeded)
-        let output = try sandbox.berth("exec", "--env", "EXTRA=1", "--cwd", "/tmp", "exec-box", "sh", "-c", "hostname; pwd; echo $EXTRA; ps -o pid,args | grep -c 'sleep 1000'; exit 4")
+        let output = try sandbox.berth("exec", "--env", "EXTRA=1", "--cwd", "/tmp", "exec-box", "sh", "-c", "hostname; pwd; echo $EXTRA; ps -o comm | grep -cx sleep; exit 4")
         #expect(output.status == .exited(4))
         #expect(output.out == "exec-host\n/tmp\n1\n1\n")
         let user = try sandbox.berth("exec", "--user", "1000:1000", "exec-box", "id", "-u")
@@ -36,7 +36,7 @@ struct ExecTests {
         #expect(output.succeeded, "\(output.err)")
         #expect(output.out == "from-file\n1000\n")
         try FileSystem.writeAtomically(Array(#"{"args": ["true"], "cwd": "relative", "user": {"uid": 0, "gid": 0}}"#.utf8), to: processFile)
-        #expect(try sandbox.berth("exec", "--process", processFile, "execp-box").err == "berth: process.json: cwd: \"relative\" is not an absolute path")
+        #expect(try sandbox.berth("exec", "--process", processFile, "execp-box").err == "berth: process.json: cwd: must be an absolute path, got \"relative\"")
         #expect(try sandbox.berth("exec", "execp-box", "no-such-thing").err == "berth: exec: process.args[0]: executable \"no-such-thing\" not found in PATH: No such file or directory")
     }
 

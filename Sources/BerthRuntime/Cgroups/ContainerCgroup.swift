@@ -23,7 +23,7 @@ struct ContainerCgroup: Codable, Sendable {
         case .success(let cgroup):
             return ContainerCgroup(cgroup: cgroup)
         case .failure(let error):
-            throw RuntimeError(error.field == nil ? "create: \(error)" : "config.json: \(error)")
+            throw RuntimeError(error.field == nil ? "cgroup: \(error)" : "config.json: \(error)")
         }
     }
 

@@ -67,6 +67,13 @@ extension Runtime {
 
             let directory = store.directory(of: id)
             try sys("mkfifo \(directory)/\(StateStore.execFifoName)") { mkfifo(directory + "/" + StateStore.execFifoName, 0o622) }
+            if plan.waitForIDMaps {
+                // The init opens the fifo as the container's root, which is another uid here.
+                let fifo = directory + "/" + StateStore.execFifoName
+                let owner = IDMaps.hostID(of: 0, in: spec.linux?.uidMappings)
+                let group = IDMaps.hostID(of: 0, in: spec.linux?.gidMappings)
+                try sys("chown \(fifo)") { chown(fifo, owner, group) }
+            }
             let directoryFD = try FileDescriptor.open(directory, O_PATH | O_DIRECTORY)
             defer { directoryFD.close() }
 
@@ -107,8 +114,10 @@ extension Runtime {
             if consoleFD >= 0 { close(consoleFD) }
             if callerEnd >= 0 { close(callerEnd) }
             removeAfterFailure(record)
-            if error is RuntimeError || error is OCIError { throw error }
-            throw RuntimeError("create: \(error)")
+            // Config errors already name config.json; everything else is a step of create.
+            let message = String(describing: error)
+            if error is OCIError || message.hasPrefix("config.json:") || message.hasPrefix("--") { throw error }
+            throw RuntimeError("create: \(message)")
         }
     }
 
@@ -148,5 +157,13 @@ enum IDMaps {
         }
         try FileSystem.writeKnob(lines(linux?.gidMappings), to: "/proc/\(pid)/gid_map")
         try FileSystem.writeKnob(lines(linux?.uidMappings), to: "/proc/\(pid)/uid_map")
+    }
+
+    /// The host id a container id maps to (itself when no range holds it).
+    static func hostID(of id: UInt32, in maps: [Spec.IDMapping]?) -> UInt32 {
+        for map in maps ?? [] where id >= map.containerID && id - map.containerID < map.size {
+            return map.hostID + (id - map.containerID)
+        }
+        return id
     }
 }

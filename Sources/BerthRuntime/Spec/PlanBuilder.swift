@@ -155,10 +155,6 @@ struct PlanBuilder {
         for directory in cgroupDirectories {
             result.append(ChildPlan.Mount(source: directory.hostPath, target: destination + "/" + directory.name, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field))
         }
-        if readonly != 0 {
-            // The tmpfs itself goes read-only once its mount points exist.
-            result.append(ChildPlan.Mount(source: destination, target: destination, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field))
-        }
         return result
     }
 

@@ -21,7 +21,7 @@ struct ConsoleListener {
     }
 
     func acceptMaster() throws -> FileDescriptor {
-        let connection = try sys("accept") { accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) }
+        let connection = try sys("accept") { accept(fd, nil, nil) }
         defer { Glibc.close(connection) }
         return FileDescriptor(rawValue: try sys("receive fd") { berth_recv_fd(connection) })
     }

@@ -15,7 +15,7 @@ struct Sandbox {
 
     /// A bundle whose config is the default spec, without a terminal, running `arguments`,
     /// then changed by `edit`.
-    func bundle(_ name: String = "bundle", _ arguments: [String], edit: (inout Spec) -> Void = { _ in }) throws -> String {
+    func bundle(_ arguments: [String], name: String = "bundle", edit: (inout Spec) -> Void = { _ in }) throws -> String {
         let path = directory + "/" + name
         try FileSystem.createDirectory(path)
         try TestHost.run(["/bin/cp", "-a", TestHost.rootfs, path + "/rootfs"])

@@ -13,7 +13,6 @@ enum TestHost {
     /// Tests that need root run when we are root, and also in CI, where they then fail loudly
     /// instead of being skipped.
     static let canRunPrivileged = isRoot || isCI
-    static let privilegedReason: Comment = "needs root: run as root (in CI these tests run and fail without it)"
 
     static let packageRoot: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
