@@ -143,15 +143,17 @@ static void receive_state(berth_child *c) {
 
 static __attribute__((noreturn)) void stage2_create(berth_child *c) {
     const berth_plan *p = c->plan;
-    receive_state(c);
-    const berth_namespace *cg = find_ns(p, CLONE_NEWCGROUP);
-    if (cg != NULL && cg->path == NULL && unshare(CLONE_NEWCGROUP) < 0)
-        berth_child_fail(c, errno, cg->field, "create cgroup namespace", NULL);
     if (setsid() < 0) berth_child_fail(c, errno, NULL, "setsid", NULL);
     set_hostname_and_limits(c);
     c->saved_umask = umask(0);  // device and file modes must be exactly the plan's
 
+    // The parent moves us into our cgroups meanwhile: a v1 migration waits out an RCU grace
+    // period (~10 ms here), which the mounts overlap. Nothing of the container runs before GO.
     berth_child_prepare_rootfs(c);
+    receive_state(c);
+    const berth_namespace *cg = find_ns(p, CLONE_NEWCGROUP);
+    if (cg != NULL && cg->path == NULL && unshare(CLONE_NEWCGROUP) < 0)
+        berth_child_fail(c, errno, cg->field, "create cgroup namespace", NULL);
     if (p->run_create_hooks) {
         berth_child_send(c, BERTH_SYNC_HOOKS, 0, NULL, 0);
         berth_child_expect(c, BERTH_SYNC_HOOKS_DONE, NULL, 0);

@@ -144,7 +144,9 @@ public struct CgroupHost: Sendable, Equatable {
                     controllers.append(String(option))
                 }
             }
-            guard !controllers.isEmpty else { continue }
+            // A named hierarchy without controllers (name=systemd) belongs to the init system:
+            // nothing to limit there, and Berth must not make cgroups in it.
+            guard controllers.contains(where: { !$0.hasPrefix("name=") }) else { continue }
             let key = Set(controllers)
             // A hierarchy mounted twice (cpu,cpuacct plus symlinked names) counts once.
             guard !seen.contains(key) else { continue }

@@ -153,7 +153,9 @@ enum berth_sync_type {
     BERTH_SYNC_ID_MAPS_DONE,    // parent -> child
     BERTH_SYNC_INIT_PID,        // child -> parent: `value` is the init's pid (host view); the
                                 // parent puts it in its cgroup and sets oom_score_adj
-    BERTH_SYNC_INIT_GO,         // parent -> child: payload is the state JSON for hooks
+    BERTH_SYNC_INIT_GO,         // parent -> child: payload is the state JSON for hooks. In CREATE
+                                // mode the child prepares the rootfs before waiting for it, so
+                                // the cgroup migration overlaps the mounts
     BERTH_SYNC_HOOKS,           // child -> parent: mounts done, before pivot_root; run prestart,
                                 // createRuntime and createContainer hooks now
     BERTH_SYNC_HOOKS_DONE,      // parent -> child

@@ -89,9 +89,28 @@ enum ChildPath {
                 header = berth_sync_header()
             }
         } catch {
+            // The child works on while we act, so our failure (ESRCH, EPIPE) may only be the echo
+            // of its own: prefer the reason it sent.
+            let reason = pendingChildError(parentFD)
             abandon()
-            throw error
+            throw reason ?? error
         }
+    }
+
+    /// An ERROR message the child has sent or is about to send, waiting at most 200 ms for it.
+    private static func pendingChildError(_ fd: Int32) -> ChildPathError? {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var header = berth_sync_header()
+        var payload = [UInt8](repeating: 0, count: Int(BERTH_SYNC_MAX_MESSAGE))
+        while poll(&entry, 1, 200) > 0 {
+            let length = payload.withUnsafeMutableBytes { berth_sync_recv(fd, &header, $0.baseAddress, $0.count) }
+            if length < 0 || (length == 0 && header.type == 0) { return nil }
+            if header.type == BERTH_SYNC_ERROR.rawValue {
+                return ChildPathError(message: String(decoding: payload[0..<length], as: UTF8.self))
+            }
+            header = berth_sync_header()
+        }
+        return nil
     }
 
     private static func send(_ fd: Int32, _ type: berth_sync_type, payload: [UInt8] = []) throws {

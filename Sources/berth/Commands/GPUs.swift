@@ -1,0 +1,35 @@
+import ArgumentParser
+import BerthLinux
+import BerthOCI
+import BerthRuntime
+
+struct GPUsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpus",
+        abstract: "List the machine's GPUs (the indices org.berth.gpus names).")
+
+    /// `--root DIR` is the discovery root here: berth's global --root (the state directory) owns
+    /// the option name for the whole command line, and gpus has no state to look at.
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "table or json.")
+    var format: String = "table"
+
+    func run() throws {
+        guard format == "table" || format == "json" else {
+            throw CommandError(description: "gpus: --format: \"\(format)\" is not table or json")
+        }
+        let root = global.root == StateStore.defaultRoot ? "/" : global.root
+        let inventory = GPUInventory.scan(root: root)
+        // The one line saying why there are none; stdout stays the listing alone.
+        if let note = inventory.note { _ = try? FileDescriptor.standardError.writeAll(Array("berth: \(note)\n".utf8)) }
+        if format == "json" {
+            print(try OCIJSON.encodeString(inventory.gpus, pretty: false))
+            return
+        }
+        let rows = [["INDEX", "VENDOR", "MINOR", "UUID", "NAME", "MEMORY", "DEVICES"]] + inventory.gpus.map { gpu in
+            [String(gpu.index), gpu.vendor.rawValue, String(gpu.minor), gpu.uuid ?? "-", gpu.name ?? "-",
+             gpu.memoryBytes.map { "\($0 / (1024 * 1024)) MiB" } ?? "-", gpu.devicePaths.joined(separator: ",")]
+        }
+        print(Table.render(rows), terminator: "")
+    }
+}
