@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Linux capabilities by name, numbered as in <linux/capability.h>.
 public enum LinuxCapability {

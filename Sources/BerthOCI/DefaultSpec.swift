@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Spec {
     /// The starting config.json written by `berth spec`: a busybox-style shell in a fresh

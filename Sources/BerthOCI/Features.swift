@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The runtime features document of features.md, printed by `berth features`.
 public struct Features: Codable, Sendable, Equatable {

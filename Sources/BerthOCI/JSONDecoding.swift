@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A decoding failure already phrased for the user; `path` is the location of the bad value.
 struct DecodeFailure: Error {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A parsed JSON document. Numbers keep their source text so that range checks can
 /// name the exact value the user wrote (Foundation's decoder reports an out-of-range
@@ -84,7 +84,7 @@ struct JSONParser {
         if b >= 0x20 && b < 0x7F {
             return "character '\(Character(Unicode.Scalar(b)))'"
         }
-        return String(format: "byte 0x%02X", b)
+        return "byte 0x" + hex(UInt32(b), digits: 2).uppercased()
     }
 
     private mutating func skipWhitespace() {
@@ -348,7 +348,7 @@ enum JSONWriter {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\u%04x", scalar.value)
+                    out += "\\u" + hex(scalar.value, digits: 4)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -356,4 +356,10 @@ enum JSONWriter {
         }
         out += "\""
     }
+}
+
+/// Lower-case hex, zero-padded to `digits`.
+func hex(_ value: UInt32, digits: Int) -> String {
+    let text = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One problem in a JSON document, printed as a single line:
 /// `config.json: process.user.uid: expected an unsigned integer, found a string`.
@@ -31,8 +31,8 @@ enum JSONPath {
         if isIdentifier(key) {
             return base.isEmpty ? key : base + "." + key
         }
-        let escaped = key.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"")
+        let escaped = key.replacing("\\", with: "\\\\")
+            .replacing("\"", with: "\\\"")
         return base + "[\"" + escaped + "\"]"
     }
 

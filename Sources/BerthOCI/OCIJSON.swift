@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// JSON reading and writing for every document berth shows to users or keeps on disk.
 public enum OCIJSON {
@@ -26,13 +29,32 @@ public enum OCIJSON {
 
     /// Reads a file and decodes it; a missing or unreadable file is reported in one line too.
     public static func load<T: Decodable>(_ type: T.Type, path: String, source: String) throws(OCIError) -> T {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw OCIError(source: source, path: "", message: "cannot read \(path): \(reason(error))")
+        switch readFile(path) {
+        case .success(let bytes):
+            return try decode(type, from: Data(bytes), source: source)
+        case .failure(let error):
+            throw OCIError(source: source, path: "", message: "cannot read \(path): \(String(cString: strerror(error.code)))")
         }
-        return try decode(type, from: data, source: source)
+    }
+
+    struct ReadError: Error { let code: Int32 }
+
+    /// The whole file, or the errno that stopped it.
+    static func readFile(_ path: String) -> Result<[UInt8], ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return .failure(ReadError(code: errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { return .success(bytes) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadError(code: errno))
+            }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
     }
 
     /// Encodes with sorted keys; `pretty` adds tab indentation and a final newline.
@@ -50,21 +72,6 @@ public enum OCIJSON {
     /// `encode` as a String, for printing.
     public static func encodeString<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
         String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        // Foundation wraps the errno in a CocoaError; show the plain strerror text.
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey]
-        if let posix = underlying as? POSIXError {
-            return String(cString: strerror(posix.code.rawValue))
-        }
-        if let ns = underlying as? NSError, ns.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(ns.code)))
-        }
-        if let posix = error as? POSIXError {
-            return String(cString: strerror(posix.code.rawValue))
-        }
-        return error.localizedDescription
     }
 
     private static func translate(_ error: DecodingError, source: String) -> OCIError {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Spec {
     /// The container's init process (config.json `process`) or an exec'd process (process.json).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Spec {
     /// config.json `linux.seccomp`.

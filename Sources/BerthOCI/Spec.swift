@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The runtime-spec version berth writes and implements.
 public let ociVersion = "1.2.0"

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The container state of runtime.md, as printed by `berth state`.
 public struct ContainerState: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Spec {
     /// Checks what the runtime needs before touching the system and throws the first
@@ -23,7 +23,7 @@ public enum Sysctl {
     /// The namespace type ("network", "ipc", "uts") that owns `key`, or nil if the key is
     /// global to the host. Accepts both `net.ipv4.ip_forward` and `net/ipv4/ip_forward`.
     public static func namespace(for key: String) -> String? {
-        let k = key.replacingOccurrences(of: "/", with: ".")
+        let k = key.replacing("/", with: ".")
         if k.hasPrefix("net.") { return "network" }
         if k.hasPrefix("fs.mqueue.") { return "ipc" }
         for prefix in ["kernel.msg", "kernel.shm", "kernel.sem"] where k.hasPrefix(prefix) { return "ipc" }

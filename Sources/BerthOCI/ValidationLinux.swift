@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Validator {
     static let propagationModes: Set<String> = [

@@ -1,7 +1,10 @@
 import ArgumentParser
 import BerthLinux
 import BerthRuntime
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The options runc takes before the command; podman, conmon and containerd pass them.
 struct GlobalOptions: ParsableArguments {
@@ -61,7 +64,7 @@ final class CommandLog: @unchecked Sendable {
     }
 
     func error(_ message: String) {
-        let line = "berth: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
+        let line = "berth: " + message.replacing("\n", with: " ") + "\n"
         _ = try? FileDescriptor.standardError.writeAll(Array(line.utf8))
         write(level: "error", message)
     }
@@ -73,14 +76,18 @@ final class CommandLog: @unchecked Sendable {
             }
             return
         }
-        let time = ISO8601DateFormatter().string(from: Date())
+        let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
         let line: String
         if json {
             let object = ["level": level, "msg": message, "time": time]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(object)) ?? Data()
             line = String(decoding: data, as: UTF8.self) + "\n"
         } else {
-            line = "time=\"\(time)\" level=\(level) msg=\"\(message)\"\n"
+            // logfmt, as runc writes it: quotes and backslashes in the message are escaped.
+            let escaped = message.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            line = "time=\"\(time)\" level=\(level) msg=\"\(escaped)\"\n"
         }
         _ = try? file.writeAll(Array(line.utf8))
     }

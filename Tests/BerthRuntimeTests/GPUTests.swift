@@ -93,10 +93,10 @@ struct GPUTests {
         ])
         #expect(GPUInventory.discover(root: root + "/") == result.gpus)
 
-        let listed = try TestHost.run([TestHost.berthBinary, "gpus", "--root", root, "--format", "json"])
+        let listed = try TestHost.run([TestHost.berthBinary, "gpus", "--discovery-root", root, "--format", "json"])
         #expect(listed.succeeded, "\(listed.err)")
         #expect(try JSONDecoder().decode([GPU].self, from: Data(listed.standardOutput)) == result.gpus)
-        let table = try TestHost.run([TestHost.berthBinary, "gpus", "--root", root])
+        let table = try TestHost.run([TestHost.berthBinary, "gpus", "--discovery-root", root])
         #expect(table.succeeded, "\(table.err)")
         #expect(table.out.split(separator: "\n").count == 3)
         #expect(table.out.contains(secondUUID))

@@ -29,8 +29,10 @@ extension Runtime {
     /// terminal comes back to us instead of going to a console socket.
     func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool) throws -> (pid: pid_t, master: FileDescriptor?) {
         let bundle = try absoluteBundle(options.bundle)
-        let spec = try OCIJSON.load(Spec.self, path: bundle + "/config.json", source: "config.json")
-        try spec.validate()
+        let loaded = try OCIJSON.load(Spec.self, path: bundle + "/config.json", source: "config.json")
+        try loaded.validate()
+        // GPUs asked for by annotation become linux.devices, device allows and environment.
+        let spec = try GPUInjection.apply(to: loaded, log: log)
         let terminal = spec.process?.terminal ?? false
         if terminal && options.consoleSocket == nil && !terminalToCaller {
             throw RuntimeError("config.json: process.terminal: a terminal needs --console-socket when berth does not stay in the foreground")

@@ -8,9 +8,9 @@ struct GPUsCommand: ParsableCommand {
         commandName: "gpus",
         abstract: "List the machine's GPUs (the indices org.berth.gpus names).")
 
-    /// `--root DIR` is the discovery root here: berth's global --root (the state directory) owns
-    /// the option name for the whole command line, and gpus has no state to look at.
     @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("discovery-root"), help: "Look for /dev and /proc under this directory instead of /.")
+    var discoveryRoot: String = "/"
     @Option(name: [.short, .long], help: "table or json.")
     var format: String = "table"
 
@@ -18,8 +18,8 @@ struct GPUsCommand: ParsableCommand {
         guard format == "table" || format == "json" else {
             throw CommandError(description: "gpus: --format: \"\(format)\" is not table or json")
         }
-        let root = global.root == StateStore.defaultRoot ? "/" : global.root
-        let inventory = GPUInventory.scan(root: root)
+        _ = try global.prepare()
+        let inventory = GPUInventory.scan(root: discoveryRoot)
         // The one line saying why there are none; stdout stays the listing alone.
         if let note = inventory.note { _ = try? FileDescriptor.standardError.writeAll(Array("berth: \(note)\n".utf8)) }
         if format == "json" {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BerthOCI
-import Foundation
+import FoundationEssentials
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.", aliases: ["ls"])
@@ -33,7 +33,7 @@ enum Table {
         let widths = (0..<width).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { index, cell in
-                index == width - 1 ? cell : cell.padding(toLength: widths[index] + 3, withPad: " ", startingAt: 0)
+                index == width - 1 ? cell : cell + String(repeating: " ", count: widths[index] + 3 - cell.count)
             }.joined() + "\n"
         }.joined()
     }
