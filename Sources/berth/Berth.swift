@@ -12,7 +12,8 @@ struct Berth: ParsableCommand {
             SpecCommand.self, CreateCommand.self, StartCommand.self, RunCommand.self,
             StateCommand.self, KillCommand.self, DeleteCommand.self, ListCommand.self,
             PsCommand.self, ExecCommand.self, PauseCommand.self, ResumeCommand.self,
-            FeaturesCommand.self,
+            FeaturesCommand.self, GPUsCommand.self, UpdateCommand.self, EventsCommand.self,
+            SweepCommand.self,
         ]
     )
 

@@ -1,6 +1,6 @@
 import BerthLinux
 import BerthOCI
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,15 +33,16 @@ struct ContainerRecord: Codable, Sendable {
     }
 
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
     }
 
     /// True while the container's first process is the one berth started.
     var initIsRunning: Bool {
         bootID == ProcFS.bootID() && ProcFS.isRunning(pid: pid, startTime: pidStartTime)
     }
+
+    /// True once the container's cgroup counted an OOM kill (readable until delete removes it).
+    var sawOOMKill: Bool { (cgroup?.cgroup.oomKillCount() ?? 0) > 0 }
 
     /// The OCI state handed to hooks and printed by `berth state`.
     func ociState(status: ContainerState.Status) -> ContainerState {

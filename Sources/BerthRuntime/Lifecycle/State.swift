@@ -11,6 +11,13 @@ extension Runtime {
         return record.ociState(status: status(of: record))
     }
 
+    /// `berth state`: the OCI state plus `oomKilled` when the container's cgroup saw OOM kills.
+    public func stateReport(id: String) throws -> ContainerStateReport {
+        try StateStore.validate(id: id)
+        let record = try store.load(id: id)
+        return ContainerStateReport(record.ociState(status: status(of: record)), oomKilled: record.sawOOMKill ? true : nil)
+    }
+
     public func list() throws -> [ContainerSummary] {
         try store.ids().compactMap { id in
             guard let record = try? store.load(id: id) else { return nil }
@@ -42,5 +49,26 @@ extension Runtime {
                 uid: UInt32(fields["Uid"]?.split(separator: "\t").first ?? "") ?? 0,
                 state: String(fields["State"]?.prefix(1) ?? "?"), command: command)
         }
+    }
+}
+
+/// The OCI state fields and berth's extra `oomKilled` (present only when true).
+public struct ContainerStateReport: Encodable, Sendable {
+    public var ociVersion: String
+    public var id: String
+    public var status: ContainerState.Status
+    public var pid: Int32?
+    public var bundle: String
+    public var annotations: [String: String]?
+    public var oomKilled: Bool?
+
+    init(_ state: ContainerState, oomKilled: Bool?) {
+        ociVersion = state.ociVersion
+        id = state.id
+        status = state.status
+        pid = state.pid
+        bundle = state.bundle
+        annotations = state.annotations
+        self.oomKilled = oomKilled
     }
 }

@@ -7,7 +7,7 @@ struct StateCommand: ParsableCommand {
     @Argument(help: "Container id.") var id: String
 
     func run() throws {
-        let state = try global.prepare().state(id: id)
+        let state = try global.prepare().stateReport(id: id)
         print(try OCIJSON.encodeString(state), terminator: "")
     }
 }

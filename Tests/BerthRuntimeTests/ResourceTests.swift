@@ -1,0 +1,249 @@
+import BerthLinux
+import BerthOCI
+import Foundation
+import Testing
+
+/// Limits enforced by the kernel, seen from inside real containers; `update`, `events`, the
+/// `oomKilled` state field and the cgroup sweep.
+@Suite("Resource limits, update, events and OOM", .enabled(if: TestHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+struct ResourceTests {
+    static func uniqueID(_ label: String) -> String { "res-\(label)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    /// `berth events --stats` as a dictionary.
+    static func stats(_ sandbox: Sandbox, _ id: String) throws -> [String: Any] {
+        let output = try sandbox.berth("events", "--stats", id)
+        #expect(output.succeeded, "\(output.err)")
+        let event = try json(output.out)
+        #expect(event["type"] as? String == "stats")
+        #expect(event["id"] as? String == id)
+        return try #require(event["data"] as? [String: Any])
+    }
+
+    static func number(_ object: [String: Any], _ path: String...) -> UInt64? {
+        var current: Any? = object
+        for key in path { current = (current as? [String: Any])?[key] }
+        return (current as? NSNumber)?.uint64Value
+    }
+
+    static func pidsMaxFile(_ id: String) throws -> String {
+        let dirs = TestHost.cgroupDirectories(containing: id).filter { $0.hasPrefix("/sys/fs/cgroup/pids/") || FileSystem.exists($0 + "/pids.max") }
+        let dir = try #require(dirs.first { FileSystem.exists($0 + "/pids.max") })
+        return dir + "/pids.max"
+    }
+
+    @Test("a container over its memory limit is OOM-killed, exits 137 and state says oomKilled")
+    func oomKill() throws {
+        let sandbox = try Sandbox("oom")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("oom")
+        let bundle = try sandbox.bundle(["sh", "-c", "x=$(head -c 100000000 /dev/zero | tr \"\\0\" a); echo survived"]) {
+            $0.linux?.resources = Spec.Resources(memory: .init(limit: 32 << 20, swap: 32 << 20))
+        }
+        let output = try sandbox.berth("run", "--keep", "--bundle", bundle, id, timeout: .seconds(120))
+        #expect(output.status == .exited(137), "\(output.status) \(output.out) \(output.err)")
+        #expect(!output.out.contains("survived"))
+        let state = try Self.json(try sandbox.berth("state", id).out)
+        #expect(state["oomKilled"] as? Bool == true)
+        #expect(state["status"] as? String == "stopped")
+        #expect(state["id"] as? String == id)
+        #expect(try sandbox.berth("delete", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
+    @Test("a container that stays under its limit has no oomKilled field")
+    func noOOM() throws {
+        let sandbox = try Sandbox("nooom")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("nooom")
+        let bundle = try sandbox.bundle(["true"]) { $0.linux?.resources = Spec.Resources(memory: .init(limit: 32 << 20)) }
+        #expect(try sandbox.berth("run", "--keep", "--bundle", bundle, id).succeeded)
+        let state = try Self.json(try sandbox.berth("state", id).out)
+        #expect(state["oomKilled"] == nil)
+        #expect(try sandbox.berth("delete", id).succeeded)
+    }
+
+    @Test("events streams an oom event and ends with the container")
+    func oomEvent() throws {
+        let sandbox = try Sandbox("oomev")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("oomev")
+        let bundle = try sandbox.bundle(["sh", "-c", "sleep 2; x=$(head -c 100000000 /dev/zero | tr \"\\0\" a); echo survived"]) {
+            $0.linux?.resources = Spec.Resources(memory: .init(limit: 32 << 20, swap: 32 << 20))
+        }
+        #expect(try sandbox.berth("run", "-d", "--keep", "--bundle", bundle, id).succeeded)
+        let events = try sandbox.berth("events", "--interval", "500ms", id, timeout: .seconds(120))
+        #expect(events.succeeded, "\(events.err)")
+        let lines = events.out.split(separator: "\n").map(String.init)
+        let types = try lines.map { try Self.json($0)["type"] as? String }
+        #expect(types.contains("oom"), "\(events.out)")
+        #expect(try sandbox.state(id).status == .stopped)
+        #expect(try sandbox.berth("delete", id).succeeded)
+    }
+
+    @Test("a pids limit makes fork fail inside the container")
+    func pidsLimit() throws {
+        let sandbox = try Sandbox("pids")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("pids")
+        let bundle = try sandbox.bundle(["sh", "-c", "for i in $(seq 20); do sleep 2 & done; wait"]) {
+            $0.linux?.resources = Spec.Resources(pids: .init(limit: 10))
+        }
+        let output = try sandbox.run(bundle, id: id)
+        let text = output.out + output.err
+        #expect(text.contains("fork") || text.contains("Resource temporarily unavailable"), "\(text)")
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
+    @Test("a CPU quota of 0.2 CPU holds a busy loop near 0.2 CPU-seconds per second")
+    func cpuQuota() throws {
+        let sandbox = try Sandbox("cpu")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("cpu")
+        let bundle = try sandbox.bundle(["sh", "-c", "while :; do :; done"]) {
+            $0.linux?.resources = Spec.Resources(cpu: .init(quota: 20000, period: 100000))
+        }
+        #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
+        // Let the first period's burst pass.
+        Thread.sleep(forTimeInterval: 0.5)
+        let clock = ContinuousClock()
+        let before = try #require(Self.number(try Self.stats(sandbox, id), "cpu", "usage", "total"))
+        let start = clock.now
+        Thread.sleep(forTimeInterval: 2.5)
+        let after = try #require(Self.number(try Self.stats(sandbox, id), "cpu", "usage", "total"))
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = Double(after - before) / 1e9 / seconds
+        #expect(rate > 0.1 && rate < 0.35, "CPU rate \(rate)")
+        let data = try Self.stats(sandbox, id)
+        #expect((Self.number(data, "cpu", "throttling", "throttledPeriods") ?? 0) > 0)
+        #expect(try sandbox.berth("delete", "--force", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
+    @Test("update changes a running container's pids limit in its cgroup, its behaviour and its record")
+    func updatePids() throws {
+        let sandbox = try Sandbox("upd")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("upd")
+        let bundle = try sandbox.bundle(["sleep", "1000"]) { $0.linux?.resources = Spec.Resources(pids: .init(limit: 20)) }
+        #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
+        let file = try Self.pidsMaxFile(id)
+        #expect(try FileSystem.readString(file).trimmingCharacters(in: .whitespacesAndNewlines) == "20")
+
+        let lower = try sandbox.berth("update", "--pids-limit", "3", id)
+        #expect(lower.succeeded, "\(lower.err)")
+        #expect(try FileSystem.readString(file).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        let starved = try sandbox.berth("exec", id, "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait")
+        #expect((starved.out + starved.err).contains("fork") || (starved.out + starved.err).contains("Resource temporarily unavailable"),
+                "\(starved.out) \(starved.err)")
+
+        let raise = try sandbox.berth("update", "--pids-limit", "50", id)
+        #expect(raise.succeeded, "\(raise.err)")
+        #expect(try FileSystem.readString(file).trimmingCharacters(in: .whitespacesAndNewlines) == "50")
+        let fed = try sandbox.berth("exec", id, "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1 & done; wait; echo done")
+        #expect(fed.succeeded, "\(fed.err)")
+        #expect(fed.out == "done\n")
+        #expect(!fed.err.contains("fork"))
+
+        // -r from stdin, as containerd passes it; the record keeps the merged resources.
+        let fromStdin = try sandbox.berth("update", "-r", "-", id, input: #"{"memory":{"limit":67108864}}"#)
+        #expect(fromStdin.succeeded, "\(fromStdin.err)")
+        let record = try Self.json(try FileSystem.readString(sandbox.stateRoot + "/" + id + "/state.json"))
+        let resources = (((record["spec"] as? [String: Any])?["linux"] as? [String: Any])?["resources"] as? [String: Any]) ?? [:]
+        #expect(Self.number(resources, "pids", "limit") == 50)
+        #expect(Self.number(resources, "memory", "limit") == 67_108_864)
+        #expect(Self.number(try Self.stats(sandbox, id), "memory", "usage", "limit") == 67_108_864)
+
+        #expect(try sandbox.berth("delete", "--force", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
+    @Test("events --stats prints one JSON object with memory in use")
+    func statsOnce() throws {
+        let sandbox = try Sandbox("stats")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("stats")
+        let bundle = try sandbox.bundle(["sleep", "1000"]) { $0.linux?.resources = Spec.Resources(pids: .init(limit: 100)) }
+        #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
+        let data = try Self.stats(sandbox, id)
+        #expect((Self.number(data, "memory", "usage", "usage") ?? 0) > 0)
+        #expect((Self.number(data, "pids", "current") ?? 0) >= 1)
+        #expect(Self.number(data, "pids", "limit") == 100)
+        #expect(try sandbox.berth("delete", "--force", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+        // Nothing to report about a container that is gone.
+        #expect(try sandbox.berth("events", "--stats", id).status == .exited(1))
+    }
+
+    @Test("update refuses bad input in one line naming the field")
+    func updateBadInput() throws {
+        let sandbox = try Sandbox("updbad")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("updbad")
+        let bundle = try sandbox.bundle(["sleep", "1000"])
+        #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
+
+        let negative = try sandbox.berth("update", "--memory", "-5", id)
+        #expect(negative.status == .exited(1))
+        #expect(negative.err.contains("linux.resources.memory.limit"), "\(negative.err)")
+        #expect(!negative.err.contains("\n"))
+
+        let badType = try sandbox.berth("update", "-r", "-", id, input: #"{"memory":{"limit":"lots"}}"#)
+        #expect(badType.status == .exited(1))
+        #expect(badType.err.contains("memory.limit"), "\(badType.err)")
+        #expect(!badType.err.contains("\n"))
+
+        let notNumber = try sandbox.berth("update", "--pids-limit", "many", id)
+        #expect(notNumber.status == .exited(1))
+        #expect(notNumber.err.contains("--pids-limit"), "\(notNumber.err)")
+
+        // Nothing was changed by the refusals.
+        let record = try Self.json(try FileSystem.readString(sandbox.stateRoot + "/" + id + "/state.json"))
+        let linux = (record["spec"] as? [String: Any])?["linux"] as? [String: Any]
+        #expect((linux?["resources"] as? [String: Any])?["memory"] == nil)
+
+        #expect(try sandbox.berth("delete", "--force", id).succeeded)
+        let stopped = try sandbox.berth("update", "--pids-limit", "5", id)
+        #expect(stopped.status == .exited(1))
+    }
+
+    @Test("sweep removes an empty cgroup no container owns and keeps the others")
+    func sweep() throws {
+        let sandbox = try Sandbox("sweep")
+        defer { sandbox.cleanUp() }
+        let parent = "berth-sweep-test-\(UUID().uuidString.prefix(8).lowercased())"
+        let kept = Self.uniqueID("kept"), orphan = Self.uniqueID("orphan")
+        defer {
+            // The parent directories berth made for both containers.
+            for dir in TestHost.cgroupDirectories(containing: parent).sorted(by: { $0.count > $1.count }) {
+                _ = try? TestHost.run(["/bin/rmdir", dir])
+            }
+        }
+        for id in [kept, orphan] {
+            let bundle = try sandbox.bundle(["sleep", "1000"], name: id) { $0.linux?.cgroupsPath = parent + "/" + id }
+            #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
+        }
+        // The orphan loses its state while its cgroup stays: what a crash leaves.
+        #expect(try sandbox.berth("kill", orphan, "KILL").succeeded)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while (try? sandbox.state(orphan).status) != .stopped && clock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try TestHost.run(["/bin/rm", "-rf", sandbox.stateRoot + "/" + orphan])
+        #expect(!TestHost.cgroupDirectories(containing: orphan).isEmpty)
+
+        let swept = try sandbox.berth("sweep", "--cgroup-parent", parent)
+        #expect(swept.succeeded, "\(swept.err)")
+        #expect(swept.out == "\(parent)/\(orphan)\n")
+        #expect(TestHost.cgroupDirectories(containing: orphan).isEmpty)
+        #expect(!TestHost.cgroupDirectories(containing: kept).isEmpty)
+        #expect(try sandbox.state(kept).status == .running)
+
+        #expect(try sandbox.berth("delete", "--force", kept).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: kept).isEmpty)
+    }
+}
