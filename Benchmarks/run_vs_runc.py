@@ -46,7 +46,9 @@ runtime_binary = {"berth": os.path.abspath(arguments.berth), "runc": arguments.r
 
 with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
     bundles = {name: make_bundle(arguments.rootfs, directory, name) for name in runtime_binary}
-    roots = {name: os.path.join(directory, "state-" + name) for name in runtime_binary}
+    # State on tmpfs under /run, where both runtimes keep it by default (/run/berth, /run/runc).
+    state = tempfile.mkdtemp(prefix="berth-bench-", dir="/run")
+    roots = {name: os.path.join(state, name) for name in runtime_binary}
     for name in runtime_binary:  # warm the page cache
         timed_run(name, bundles[name], roots[name], "warm")
     times = {name: [] for name in runtime_binary}
@@ -54,6 +56,7 @@ with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
         for name in (("berth", "runc") if index % 2 == 0 else ("runc", "berth")):
             times[name].append(timed_run(name, bundles[name], roots[name], index))
 
+shutil.rmtree(state, ignore_errors=True)
 print(f"run of /bin/true in a busybox bundle, {arguments.runs} runs each, alternating")
 for name in runtime_binary:
     print(summary(name, times[name]))
