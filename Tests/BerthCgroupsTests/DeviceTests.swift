@@ -1,4 +1,4 @@
-import XCTest
+import Testing
 import BerthLinux
 import CBerth
 @testable import BerthCgroups
@@ -7,91 +7,93 @@ import Glibc
 #endif
 
 /// Device rules: v1 devices.list, and the v2 BPF filter judged by what a process may open.
-final class DeviceTests: XCTestCase {
-    /// /dev/null is c 1:3, /dev/zero is c 1:5.
-    let zeroOnly: [Resources.DeviceRule] = [
-        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),
-    ]
-
-    func run(_ script: String, in cgroup: Cgroup) throws -> (ExitStatus?, String) {
-        var shell = try GatedShell(script)
-        defer { shell.close() }
-        try cgroup.addProcess(shell.pid)
-        shell.release()
-        return try shell.finish()
-    }
-
-    func testBPFFilterInTheUnifiedHierarchyDeniesDevNull() throws {
-        try requireRoot()
-        // Only the v2 hierarchy: the v1 devices controller stays out of it, so the BPF program
-        // alone decides.
-        let host = try CgroupHost.detect(mountRoot: FileSystem.isDirectory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup")
-        try withTestCgroup(Resources(devices: zeroOnly), host: host) { cgroup in
-            XCTAssertEqual(cgroup.deviceFilterCount(), 1)
-            let (denied, deniedOutput) = try run("echo x > /dev/null", in: cgroup)
-            XCTAssertNotEqual(denied, .exited(0))
-            XCTAssertTrue(deniedOutput.contains("Operation not permitted"), deniedOutput)
-            let (allowed, allowedOutput) = try run("echo x > /dev/zero", in: cgroup)
-            XCTAssertEqual(allowed, .exited(0), allowedOutput)
-
-            // Update: replace the program, not add a second one; now /dev/null is fine.
-            try cgroup.update(Resources(devices: zeroOnly + [.init(allow: true, type: "c", major: 1, minor: 3, access: "rw")]))
-            XCTAssertEqual(cgroup.deviceFilterCount(), 1)
-            let (now, nowOutput) = try run("echo x > /dev/null", in: cgroup)
-            XCTAssertEqual(now, .exited(0), nowOutput)
-        }
-    }
-
-    func testBPFDenyRulesRefuseOnlyTheirAccess() throws {
-        try requireRoot()
-        let host = try CgroupHost.detect(mountRoot: FileSystem.isDirectory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup")
-        // Allow everything, then take write access to /dev/null away: last match wins.
-        let rules: [Resources.DeviceRule] = [
-            .init(allow: true),
-            .init(allow: false, type: "c", major: 1, minor: 3, access: "w"),
+extension CgroupSuites {
+    @Suite struct DeviceTests {
+        /// /dev/null is c 1:3, /dev/zero is c 1:5.
+        let zeroOnly: [Resources.DeviceRule] = [
+            .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),
         ]
-        try withTestCgroup(Resources(devices: rules), host: host) { cgroup in
-            let (read, readOutput) = try run("cat /dev/null", in: cgroup)
-            XCTAssertEqual(read, .exited(0), readOutput)
-            let (write, writeOutput) = try run("echo x > /dev/null", in: cgroup)
-            XCTAssertNotEqual(write, .exited(0))
-            XCTAssertTrue(writeOutput.contains("Operation not permitted"), writeOutput)
-        }
-    }
 
-    func testV1DevicesListAndBothLayersOnAHybridHost() throws {
-        try requireRoot()
-        let host = try CgroupHost.detect()
-        guard host.hierarchy(for: "devices")?.version == 1 else { throw XCTSkip("no v1 devices controller") }
-        let rules = zeroOnly + [.init(allow: true, type: "c", major: 136, minor: nil, access: "rw")]
-        try withTestCgroup(Resources(devices: rules)) { cgroup in
-            let list = readFile(cgroup.directory(version: 1, controller: "devices")! + "/devices.list")
-            XCTAssertEqual(list, "c 1:5 rwm\nc 136:* rw")
-            if host.mode == .hybrid { XCTAssertEqual(cgroup.deviceFilterCount(), 1) }
-            let (status, output) = try run("echo x > /dev/null", in: cgroup)
-            XCTAssertNotEqual(status, .exited(0))
-            XCTAssertTrue(output.contains("Operation not permitted"), output)
+        func run(_ script: String, in cgroup: Cgroup) throws -> (BerthLinux.ExitStatus?, String) {
+            var shell = try GatedShell(script)
+            defer { shell.close() }
+            try cgroup.addProcess(shell.pid)
+            shell.release()
+            return try shell.finish()
+        }
 
-            try cgroup.update(Resources(devices: [.init(allow: true)]))
-            XCTAssertEqual(readFile(cgroup.directory(version: 1, controller: "devices")! + "/devices.list"), "a *:* rwm")
-            let (after, afterOutput) = try run("echo x > /dev/null", in: cgroup)
-            XCTAssertEqual(after, .exited(0), afterOutput)
-        }
-    }
+        @Test(.enabled(if: CgroupTestHost.rootOrCI, "needs root; in CI it runs and fails without it"))
+        func bpfFilterInTheUnifiedHierarchyDeniesDevNull() throws {
+            // Only the v2 hierarchy: the v1 devices controller stays out of it, so the BPF program
+            // alone decides.
+            let host = try CgroupHost.detect(mountRoot: FileSystem.isDirectory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup")
+            try withTestCgroup(Resources(devices: zeroOnly), host: host) { cgroup in
+                #expect(cgroup.deviceFilterCount() == 1)
+                let (denied, deniedOutput) = try run("echo x > /dev/null", in: cgroup)
+                #expect(denied != .exited(0))
+                #expect(deniedOutput.contains("Operation not permitted"), "\(deniedOutput)")
+                let (allowed, allowedOutput) = try run("echo x > /dev/zero", in: cgroup)
+                #expect(allowed == .exited(0), "\(allowedOutput)")
 
-    func testProgramShape() {
-        // Everything-rules end the program early (the verifier refuses unreachable code).
-        var program = [UInt64](repeating: 0, count: 64)
-        let rules = DeviceRules.cRules([.init(allow: true), .init(allow: true, type: "c", major: 1, minor: 3, access: "r")])
-        let length = rules.withUnsafeBufferPointer { buffer in
-            program.withUnsafeMutableBytes { berth_device_filter_build(buffer.baseAddress, buffer.count, 0, $0.baseAddress, 64) }
+                // Update: replace the program, not add a second one; now /dev/null is fine.
+                try cgroup.update(Resources(devices: zeroOnly + [.init(allow: true, type: "c", major: 1, minor: 3, access: "rw")]))
+                #expect(cgroup.deviceFilterCount() == 1)
+                let (now, nowOutput) = try run("echo x > /dev/null", in: cgroup)
+                #expect(now == .exited(0), "\(nowOutput)")
+            }
         }
-        // 6 prologue + 4 checks + 2 for the c 1:3 rule, then 2 for allow-all; no default tail.
-        XCTAssertEqual(length, 14)
-        let bad = DeviceRules.cRules([.init(allow: true, type: "c", major: -5)])
-        let refused = bad.withUnsafeBufferPointer { buffer in
-            program.withUnsafeMutableBytes { berth_device_filter_build(buffer.baseAddress, buffer.count, 0, $0.baseAddress, 64) }
+
+        @Test(.enabled(if: CgroupTestHost.rootOrCI, "needs root; in CI it runs and fails without it"))
+        func bpfDenyRulesRefuseOnlyTheirAccess() throws {
+            let host = try CgroupHost.detect(mountRoot: FileSystem.isDirectory("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup")
+            // Allow everything, then take write access to /dev/null away: last match wins.
+            let rules: [Resources.DeviceRule] = [
+                .init(allow: true),
+                .init(allow: false, type: "c", major: 1, minor: 3, access: "w"),
+            ]
+            try withTestCgroup(Resources(devices: rules), host: host) { cgroup in
+                let (read, readOutput) = try run("cat /dev/null", in: cgroup)
+                #expect(read == .exited(0), "\(readOutput)")
+                let (write, writeOutput) = try run("echo x > /dev/null", in: cgroup)
+                #expect(write != .exited(0))
+                #expect(writeOutput.contains("Operation not permitted"), "\(writeOutput)")
+            }
         }
-        XCTAssertEqual(refused, -1)
+
+        @Test(.enabled(if: CgroupTestHost.rootOrCI, "needs root; in CI it runs and fails without it"), .enabled(if: CgroupTestHost.hasV1Devices, "needs a v1 devices controller"))
+        func v1DevicesListAndBothLayersOnAHybridHost() throws {
+            let host = try CgroupHost.detect()
+            let rules = zeroOnly + [.init(allow: true, type: "c", major: 136, minor: nil, access: "rw")]
+            try withTestCgroup(Resources(devices: rules)) { cgroup in
+                let list = readFile(cgroup.directory(version: 1, controller: "devices")! + "/devices.list")
+                #expect(list == "c 1:5 rwm\nc 136:* rw")
+                if host.mode == .hybrid { #expect(cgroup.deviceFilterCount() == 1) }
+                let (status, output) = try run("echo x > /dev/null", in: cgroup)
+                #expect(status != .exited(0))
+                #expect(output.contains("Operation not permitted"), "\(output)")
+
+                try cgroup.update(Resources(devices: [.init(allow: true)]))
+                #expect(readFile(cgroup.directory(version: 1, controller: "devices")! + "/devices.list") == "a *:* rwm")
+                let (after, afterOutput) = try run("echo x > /dev/null", in: cgroup)
+                #expect(after == .exited(0), "\(afterOutput)")
+            }
+        }
+
+        @Test
+        func programShape() {
+            // Everything-rules end the program early (the verifier refuses unreachable code).
+            var program = [UInt64](repeating: 0, count: 64)
+            let rules = DeviceRules.cRules([.init(allow: true), .init(allow: true, type: "c", major: 1, minor: 3, access: "r")])
+            let length = rules.withUnsafeBufferPointer { buffer in
+                program.withUnsafeMutableBytes { berth_device_filter_build(buffer.baseAddress, buffer.count, 0, $0.baseAddress, 64) }
+            }
+            // 6 prologue + 4 checks + 2 for the c 1:3 rule, then 2 for allow-all; no default tail.
+            #expect(length == 14)
+            let bad = DeviceRules.cRules([.init(allow: true, type: "c", major: -5)])
+            let refused = bad.withUnsafeBufferPointer { buffer in
+                program.withUnsafeMutableBytes { berth_device_filter_build(buffer.baseAddress, buffer.count, 0, $0.baseAddress, 64) }
+            }
+            #expect(refused == -1)
+        }
     }
 }

@@ -1,18 +1,56 @@
-import XCTest
+import Testing
+import Foundation
 import BerthLinux
 @testable import BerthCgroups
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Real-cgroup tests need root. On CI (CI=true) missing root is a failure, locally a skip.
-func requireRoot(file: StaticString = #filePath, line: UInt = #line) throws {
-    if geteuid() == 0 { return }
-    if let ci = getenv("CI"), String(cString: ci) == "true" {
-        XCTFail("cgroup tests need root (CI=true)", file: file, line: line)
-        throw CgroupError("not root")
+/// What the host running the tests offers, read once from the real /proc and /sys. Test traits
+/// use these to decide whether a test applies here (their reasons are literals at each test).
+enum CgroupTestHost {
+    static let host: CgroupHost? = try? CgroupHost.detect()
+    static var isHybrid: Bool { host?.mode == .hybrid }
+    static var isUnified: Bool { host?.mode == .unified }
+    /// Real-cgroup tests need root. On CI (CI=true) they run anyway and fail without it.
+    static var rootOrCI: Bool { getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// A hybrid or legacy host: the v1 limit files exist.
+    static var hasV1Files: Bool { host.map { $0.mode != .unified } ?? false }
+    static var hasV1Devices: Bool { host?.hierarchy(for: "devices")?.version == 1 }
+    static var hasV1CPU: Bool { host?.hierarchy(for: "cpu")?.version == 1 }
+    static var hybridWithV2Hugetlb: Bool { isHybrid && host?.hierarchy(for: "hugetlb")?.version == 2 }
+    static var unifiedWithCoreControllers: Bool {
+        guard isUnified, let v2 = host?.unified else { return false }
+        return ["cpu", "memory", "pids", "cpuset"].allSatisfy(v2.controllers.contains)
     }
-    throw XCTSkip("cgroup tests need root; skipped (run as root, or set CI=true to make this a failure)")
+}
+
+/// The parent of every suite in this target: it runs them one at a time (CPU-time and
+/// freezer checks must not compete with each other on a small machine) and, when they are all
+/// done, removes whatever test cgroups under berth-test/ a failed test left behind.
+@Suite(.serialized, .removesTestCgroups)
+struct CgroupSuites {}
+
+struct RemovesTestCgroups: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        defer { Self.removeLeftovers() }
+        try await function()
+    }
+
+    static func removeLeftovers() {
+        guard geteuid() == 0, let host = try? CgroupHost.detect(),
+              let paths = try? Cgroup.children(host: host, of: "berth-test") else { return }
+        for path in paths {
+            guard var leftover = try? Cgroup.leftover(host: host, cgroupsPath: path) else { continue }
+            try? leftover.destroy()
+        }
+    }
+}
+
+extension Trait where Self == RemovesTestCgroups {
+    static var removesTestCgroups: Self { RemovesTestCgroups() }
 }
 
 func testPath() -> String {
@@ -24,12 +62,11 @@ func withTestCgroup(
     _ resources: Resources = Resources(), host: CgroupHost? = nil, path: String? = nil,
     _ body: (inout Cgroup) throws -> Void
 ) throws {
-    try requireRoot()
     let host = try host ?? CgroupHost.detect()
     var cgroup = try Cgroup.resolve(host: host, cgroupsPath: path ?? testPath(), containerID: "")
     try cgroup.create(resources)
     defer {
-        do { try cgroup.destroy() } catch { XCTFail("cleanup of \(cgroup.cgroupsPath): \(error)") }
+        do { try cgroup.destroy() } catch { Issue.record("cleanup of \(cgroup.cgroupsPath): \(error)") }
     }
     try body(&cgroup)
 }
@@ -43,8 +80,8 @@ struct GatedShell {
 
     init(_ script: String) throws {
         var input: [Int32] = [-1, -1], out: [Int32] = [-1, -1]
-        XCTAssertEqual(pipe(&input), 0)
-        XCTAssertEqual(pipe(&out), 0)
+        #expect(pipe(&input) == 0)
+        #expect(pipe(&out) == 0)
         _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
         _ = fcntl(out[0], F_SETFD, FD_CLOEXEC)
         let child = ChildProcess(path: "/bin/sh", arguments: ["sh", "-c", "read _gate; " + script])
@@ -65,7 +102,7 @@ struct GatedShell {
     }
 
     /// Waits for the shell (not its background children) and reads what it wrote so far.
-    func finish(timeout: Duration = .seconds(30)) throws -> (ExitStatus?, String) {
+    func finish(timeout: Duration = .seconds(30)) throws -> (BerthLinux.ExitStatus?, String) {
         let status = try handle.wait(timeout: timeout)
         return (status, drain())
     }
