@@ -31,6 +31,13 @@ enum ConsoleSocket {
         return fd
     }
 
+    /// The container's end of the console socket, and ours when we keep the pty ourselves:
+    /// the given socket path when there is one, else a connected pair. (ours or -1, the container's)
+    static func open(_ path: String?) throws -> (Int32, Int32) {
+        if let path { return (-1, try connect(path)) }
+        return try pair()
+    }
+
     /// A connected pair: (ours, the container's).
     static func pair() throws -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]

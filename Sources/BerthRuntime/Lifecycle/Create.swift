@@ -58,11 +58,7 @@ extension Runtime {
             builder.cgroupDirectories = cgroup.mountDirectories
             var plan = try builder.build()
             if terminal {
-                if let socket = options.consoleSocket {
-                    consoleFD = try ConsoleSocket.connect(socket)
-                } else {
-                    (callerEnd, consoleFD) = try ConsoleSocket.pair()
-                }
+                (callerEnd, consoleFD) = try ConsoleSocket.open(options.consoleSocket)
                 plan.process.consoleSocket = consoleFD
             }
             plan.process.preserveFDs = (0..<options.preserveFDs).map { 3 + Int32($0) }

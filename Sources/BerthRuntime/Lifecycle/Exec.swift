@@ -64,11 +64,7 @@ extension Runtime {
             if callerEnd >= 0 { close(callerEnd) }
         }
         if terminal {
-            if let socket = options.consoleSocket {
-                consoleFD = try ConsoleSocket.connect(socket)
-            } else {
-                (callerEnd, consoleFD) = try ConsoleSocket.pair()
-            }
+            (callerEnd, consoleFD) = try ConsoleSocket.open(options.consoleSocket)
             plan.process.consoleSocket = consoleFD
         }
         var handlers = ChildPathHandlers()
