@@ -144,9 +144,10 @@ public struct Cgroup: Codable, Sendable, Equatable {
 
     /// Every pid in the cgroup or below it, in any hierarchy.
     public func processes() throws(CgroupError) -> [pid_t] {
-        var result: Set<pid_t> = []
-        for driver in drivers { result.formUnion(try driver.processes()) }
-        return result.sorted()
+        // Berth puts every process into each hierarchy and a process cannot leave its subtree,
+        // so one hierarchy answers for all: the unified one where there is one (it is last).
+        guard let driver = drivers.last else { return [] }
+        return try driver.processes().sorted()
     }
 
     /// v1 freezer where mounted, else v2 cgroup.freeze.
