@@ -11,11 +11,11 @@ SWIFT_FLAGS ?=
 FIXTURES := Fixtures/.cache
 ROOTFS := $(FIXTURES)/busybox-rootfs
 
-.PHONY: help deps build release fixtures run test test-unit bench clean
+.PHONY: help deps build release fixtures run test test-unit bench clean test-v2
 
 help:
 	@echo "make run    install what is missing, build, run Berth with embedded defaults"
-	@echo "make test   install what is missing, build, run every test"
+	@echo "make test   install what is missing, build, run every test (then the cgroup tests on a pure-v2 kernel in a VM)"
 	@echo "make bench  run the benchmarks (Benchmarks/)"
 
 deps:
@@ -41,9 +41,15 @@ run: release fixtures
 
 test: build fixtures
 	BERTH_ROOTFS=$(CURDIR)/$(ROOTFS) BERTH_BINARY=$(CURDIR)/.build/debug/berth swift test $(SWIFT_FLAGS)
+	$(MAKE) test-v2
 
 bench: release fixtures
 	Benchmarks/run.sh
 
 clean:
 	rm -rf .build $(FIXTURES)
+
+# The cgroup tests again on a real pure-v2 kernel (cgroup_no_v1=all) in a vng VM, as root, CI=true.
+test-v2: deps
+	swift build --build-tests $(SWIFT_FLAGS)
+	Tests/vm/run-in-v2-vm.sh "$$(swift build --show-bin-path $(SWIFT_FLAGS))/BerthPackageTests.xctest" --testing-library swift-testing --filter BerthCgroupsTests
