@@ -50,6 +50,9 @@ shared=$(mktemp -d /tmp/berth-v2-vm.XXXXXX)
 trap 'rm -rf "$shared"' EXIT
 {
     echo '#!/bin/bash'
+    # The guest's view of the host's stdout writes at offset 0 of a redirected file: collect the
+    # output in the shared directory and print it from the host afterwards.
+    echo 'exec > '"$shared"'/output 2>&1'
     # First thing: this must be a pure-v2 kernel, or nothing below means anything.
     echo '[ -f /sys/fs/cgroup/cgroup.controllers ] || { echo "run-in-v2-vm: /sys/fs/cgroup/cgroup.controllers missing: not a pure cgroup v2 host" >&2; echo 125 > '"$shared"'/status; exit 125; }'
     echo 'if grep -q " cgroup " /proc/mounts; then echo "run-in-v2-vm: cgroup v1 hierarchies are mounted" >&2; echo 125 > '"$shared"'/status; exit 125; fi'
@@ -65,8 +68,9 @@ chmod +x "$shared/inner.sh"
 
 set +e
 vng --force-9p --disable-kvm --user root -r "$kernel" --append cgroup_no_v1=all \
-    --cpus "$(nproc)" --memory 2G --rwdir "$shared" --exec "$shared/inner.sh"
+    --cpus "$(nproc)" --memory 2G --rwdir "$shared" --exec "$shared/inner.sh" > "$shared/vng.log" 2>&1
 vng_status=$?
+cat "$shared/output" 2>/dev/null || cat "$shared/vng.log"
 set -e
 
 # vng passes the guest command's status through, but a VM that crashed or never reached the
