@@ -15,7 +15,10 @@ extension Runtime {
             if all, let cgroup = record.cgroup {
                 try cgroup.signalAll(signal)
             } else {
-                let process = try ProcessHandle.open(pid: record.pid)
+                // The init may have exited (and been reaped) since the status check.
+                guard let process = try? ProcessHandle.open(pid: record.pid) else {
+                    throw RuntimeError("cannot kill container \"\(id)\": it is stopped")
+                }
                 defer { process.close() }
                 guard ProcFS.isRunning(pid: record.pid, startTime: record.pidStartTime) else {
                     throw RuntimeError("cannot kill container \"\(id)\": it is stopped")

@@ -28,11 +28,13 @@ extension Runtime {
     /// Opens the exec fifo for reading, which lets the init's blocking open for writing return;
     /// the byte it writes confirms it is past the fifo. A dead init is noticed through its pidfd.
     private func releaseInit(of record: ContainerRecord) throws {
+        // Hold the init by pidfd before releasing it: a short container may run, exit and be
+        // reaped by its parent before we look again, and its pid is gone then.
+        let process = try ProcessHandle.open(pid: record.pid)
+        defer { process.close() }
         let fifoPath = store.directory(of: record.id) + "/" + StateStore.execFifoName
         let fifo = try FileDescriptor.open(fifoPath, O_RDONLY | O_NONBLOCK)
         defer { fifo.close() }
-        let process = try ProcessHandle.open(pid: record.pid)
-        defer { process.close() }
         while true {
             var fds = [pollfd(fd: fifo.rawValue, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: process.pidfd.rawValue, events: Int16(POLLIN), revents: 0)]
