@@ -97,7 +97,7 @@ public struct ChildProcess: Sendable {
                     if inputFD >= 0 { Glibc.close(inputFD) }
                     throw Failure.timedOut(path: path, after: timeout!)
                 }
-                wait = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+                wait = left.pollMilliseconds
             }
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {

@@ -38,7 +38,7 @@ public struct ProcessHandle: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let left = ContinuousClock.now.duration(to: deadline)
-            let milliseconds = max(0, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let milliseconds = left.pollMilliseconds
             let ready = poll(&entry, 1, milliseconds)
             if ready > 0 { return true }
             if ready == 0 { return false }
@@ -47,4 +47,14 @@ public struct ProcessHandle: Sendable {
     }
 
     public func close() { pidfd.close() }
+}
+
+extension Duration {
+    /// This duration as poll(2)'s timeout: whole milliseconds rounded up (so a wait never spins
+    /// on a sub-millisecond remainder), never negative.
+    public var pollMilliseconds: Int32 {
+        if self <= .zero { return 0 }
+        let (seconds, attoseconds) = components
+        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+    }
 }
