@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages Berth needs to build, run and test.
-APT_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static \
+APT_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static zlib1g-dev libzstd-dev zstd \
                 runc podman umoci skopeo file procps iproute2 python3
 SWIFT_FLAGS ?=
 FIXTURES := Fixtures/.cache

@@ -7,9 +7,11 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth-supervisor", targets: ["berth-supervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The whole child path from clone() to execve(), and the other syscalls Swift
@@ -19,6 +21,15 @@ let package = Package(
             path: "CShims/CBerth",
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
+        // Streaming gzip and zstd decompression for image layers.
+        .target(
+            name: "CBerthCompress",
+            path: "CShims/CBerthCompress",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
+        ),
+        // One small C process per task: holds its stdio, rotates its logs, reaps it and records
+        // its exit, so a task never depends on berthd being alive (and stays far under 2 MiB).
+        .executableTarget(name: "berth-supervisor", path: "CShims/berth-supervisor"),
         .target(name: "BerthOCI"),
         .target(name: "BerthLinux", dependencies: ["CBerth"]),
         .target(name: "BerthCgroups", dependencies: ["BerthLinux", "CBerth"]),
@@ -26,20 +37,40 @@ let package = Package(
             name: "BerthRuntime",
             dependencies: ["BerthOCI", "BerthLinux", "BerthCgroups", "CBerth"]
         ),
+        .target(name: "BerthImages", dependencies: ["BerthOCI", "BerthLinux", "CBerthCompress"]),
+        .target(name: "BerthAPI", dependencies: ["BerthOCI", "BerthLinux"]),
+        .target(
+            name: "BerthAgent",
+            dependencies: ["BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthLinux", "BerthOCI"]
+        ),
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups",
+                "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages", "BerthAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "berthd"),
+        .executableTarget(
+            name: "berthd",
+            dependencies: [
+                "BerthAgent", "BerthAPI", "BerthLinux", "BerthOCI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthLinux"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthLinux"]),
         .testTarget(
             name: "BerthRuntimeTests",
             dependencies: ["BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups"]
+        ),
+        .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthOCI", "BerthLinux"]),
+        .testTarget(
+            name: "BerthAgentTests",
+            dependencies: ["BerthAgent", "BerthAPI", "BerthOCI", "BerthLinux"]
         ),
     ]
 )

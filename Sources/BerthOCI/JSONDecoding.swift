@@ -11,24 +11,30 @@ struct DecodeFailure: Error {
 struct ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    /// API requests are strict (a misspelt field must not be silently dropped); the runtime-spec
+    /// requires unknown properties to be ignored, so OCI documents are not.
+    var rejectsUnknownKeys = false
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {
             throw DecodeFailure(path: codingPath, message: "expected an object, found \(value.kindDescription)")
         }
-        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
+        if rejectsUnknownKeys, let unknown = members.keys.sorted().first(where: { Key(stringValue: $0) == nil }) {
+            throw DecodeFailure(path: codingPath + [PathKey(stringValue: unknown)], message: "unknown field")
+        }
+        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath, strict: rejectsUnknownKeys))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let items) = value else {
             throw DecodeFailure(path: codingPath, message: "expected an array, found \(value.kindDescription)")
         }
-        return UnkeyedContainer(items: items, codingPath: codingPath)
+        return UnkeyedContainer(items: items, codingPath: codingPath, strict: rejectsUnknownKeys)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleContainer(value: value, codingPath: codingPath)
+        SingleContainer(value: value, codingPath: codingPath, strict: rejectsUnknownKeys)
     }
 }
 
@@ -57,6 +63,7 @@ private func decodeInteger<T: FixedWidthInteger>(_ type: T.Type, _ value: JSONVa
 private struct SingleContainer: SingleValueDecodingContainer {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    let strict: Bool
 
     func decodeNil() -> Bool { value == .null }
 
@@ -91,13 +98,14 @@ private struct SingleContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeInteger(type, value, codingPath) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try T(from: ValueDecoder(value: value, codingPath: codingPath))
+        try T(from: ValueDecoder(value: value, codingPath: codingPath, rejectsUnknownKeys: strict))
     }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
+    let strict: Bool
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -108,7 +116,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let v = members[key.stringValue] else {
             throw DecodeFailure(path: path, message: "missing")
         }
-        return ValueDecoder(value: v, codingPath: path)
+        return ValueDecoder(value: v, codingPath: path, rejectsUnknownKeys: strict)
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -149,7 +157,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        ValueDecoder(value: .object(members), codingPath: codingPath)
+        ValueDecoder(value: .object(members), codingPath: codingPath, rejectsUnknownKeys: strict)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -160,11 +168,13 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 private struct UnkeyedContainer: UnkeyedDecodingContainer {
     let items: [JSONValue]
     let codingPath: [any CodingKey]
+    let strict: Bool
     var currentIndex = 0
 
-    init(items: [JSONValue], codingPath: [any CodingKey]) {
+    init(items: [JSONValue], codingPath: [any CodingKey], strict: Bool) {
         self.items = items
         self.codingPath = codingPath
+        self.strict = strict
     }
 
     var count: Int? { items.count }
@@ -176,7 +186,7 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
             throw DecodeFailure(path: path, message: "missing")
         }
         defer { currentIndex += 1 }
-        return ValueDecoder(value: items[currentIndex], codingPath: path)
+        return ValueDecoder(value: items[currentIndex], codingPath: path, rejectsUnknownKeys: strict)
     }
 
     mutating func decodeNil() throws -> Bool {

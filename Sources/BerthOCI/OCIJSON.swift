@@ -6,8 +6,11 @@ import Glibc
 /// JSON reading and writing for every document berth shows to users or keeps on disk.
 public enum OCIJSON {
     /// Decodes `data`, naming `source` and the JSON path in any error.
-    /// Unknown properties are ignored, as the runtime-spec requires.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, source: String) throws(OCIError) -> T {
+    /// Unknown properties are ignored, as the runtime-spec requires, unless `rejectingUnknownFields`
+    /// (API requests and agent configuration, where a misspelt field must not vanish).
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from data: Data, source: String, rejectingUnknownFields: Bool = false
+    ) throws(OCIError) -> T {
         let value: JSONValue
         do {
             value = try JSONParser.parse(data)
@@ -15,7 +18,7 @@ public enum OCIJSON {
             throw OCIError(source: source, path: "", message: "not valid JSON: \(error.message)")
         }
         do {
-            return try T(from: ValueDecoder(value: value, codingPath: []))
+            return try T(from: ValueDecoder(value: value, codingPath: [], rejectsUnknownKeys: rejectingUnknownFields))
         } catch let failure as DecodeFailure {
             throw OCIError(source: source, path: JSONPath.render(failure.path), message: failure.message)
         } catch let error as DecodingError {

@@ -187,3 +187,38 @@ let realisticConfig = #"""
   "x-vendor-extension": true
 }
 """#
+
+@Suite struct StrictDecodingTests {
+    struct Request: Decodable, Equatable {
+        struct Limits: Decodable, Equatable { var cpus: Double }
+        var id: String
+        var labels: [String: String]?
+        var limits: [Limits]?
+    }
+
+    private func strictProblem(_ json: String) -> String? {
+        do {
+            _ = try OCIJSON.decode(Request.self, from: Data(json.utf8), source: "task", rejectingUnknownFields: true)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func unknownTopLevelFieldIsNamed() {
+        #expect(strictProblem(#"{"id":"a","cpu":1}"#) == "task: cpu: unknown field")
+    }
+
+    @Test func unknownNestedFieldIsNamedWithItsPath() {
+        #expect(strictProblem(#"{"id":"a","limits":[{"cpus":1},{"cpus":1,"mem":2}]}"#) == "task: limits[1].mem: unknown field")
+    }
+
+    @Test func dictionaryKeysAreNotFields() {
+        #expect(strictProblem(#"{"id":"a","labels":{"anything":"goes"}}"#) == nil)
+    }
+
+    @Test func lenientByDefaultAsTheRuntimeSpecRequires() throws {
+        let r = try OCIJSON.decode(Request.self, from: Data(#"{"id":"a","future":true}"#.utf8), source: "x")
+        #expect(r.id == "a")
+    }
+}

@@ -1,0 +1,1 @@
+#include "berth_compress.h"

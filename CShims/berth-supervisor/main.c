@@ -1,0 +1,2 @@
+/* berth-supervisor: see Package.swift */
+int main(void) { return 2; }

@@ -1,0 +1,1 @@
+// Wire types and the socket client of berthd's API.

@@ -1,0 +1,1 @@
+// The node agent: inventory, resources, offers, tasks, recovery.

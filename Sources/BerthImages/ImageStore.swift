@@ -1,0 +1,1 @@
+// The image store: see ../shared/DESIGN.md (BerthImages).
