@@ -36,8 +36,11 @@ release: deps
 fixtures: deps
 	@Fixtures/busybox-rootfs.sh $(ROOTFS)
 
+# berthd in the foreground with its embedded defaults; Ctrl-C stops it (tasks keep running).
 run: release fixtures
-	@Fixtures/sample-run.sh .build/release/berth $(ROOTFS)
+	@getent group berth >/dev/null || groupadd --system berth
+	@echo "berthd: API on /run/berth/berth.sock; try: .build/release/berth agent info"
+	exec .build/release/berthd
 
 test: build fixtures
 	BERTH_ROOTFS=$(CURDIR)/$(ROOTFS) BERTH_BINARY=$(CURDIR)/.build/debug/berth swift test $(SWIFT_FLAGS)
@@ -49,7 +52,10 @@ bench: release fixtures
 clean:
 	rm -rf .build $(FIXTURES)
 
-# The cgroup tests again on a real pure-v2 kernel (cgroup_no_v1=all) in a vng VM, as root, CI=true.
-test-v2: deps
+# The cgroup tests, and the runtime's resource, GPU and bad-limit tests (real containers), again on
+# a real pure-v2 kernel (cgroup_no_v1=all) in a vng VM, as root, CI=true.
+test-v2: deps fixtures
 	swift build --build-tests $(SWIFT_FLAGS)
-	Tests/vm/run-in-v2-vm.sh "$$(swift build --show-bin-path $(SWIFT_FLAGS))/BerthPackageTests.xctest" --testing-library swift-testing --filter BerthCgroupsTests
+	bin="$$(swift build --show-bin-path $(SWIFT_FLAGS))"; \
+	BERTH_ROOTFS=$(CURDIR)/$(ROOTFS) BERTH_BINARY="$$bin/berth" Tests/vm/run-in-v2-vm.sh "$$bin/BerthPackageTests.xctest" \
+		--testing-library swift-testing --filter 'BerthCgroupsTests|BerthRuntimeTests\.(ResourceTests|GPUTests|ResourceBadInputTests)'

@@ -29,7 +29,12 @@ let package = Package(
         ),
         // One small C process per task: holds its stdio, rotates its logs, reaps it and records
         // its exit, so a task never depends on berthd being alive (and stays far under 2 MiB).
-        .executableTarget(name: "berth-supervisor", path: "CShims/berth-supervisor"),
+        // Linked statically: a dynamic link through swiftc maps libswiftCore and libstdc++ too.
+        .executableTarget(
+            name: "berth-supervisor",
+            path: "CShims/berth-supervisor",
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         .target(name: "BerthOCI"),
         .target(name: "BerthLinux", dependencies: ["CBerth"]),
         .target(name: "BerthCgroups", dependencies: ["BerthLinux", "CBerth"]),
@@ -41,23 +46,47 @@ let package = Package(
         .target(name: "BerthAPI", dependencies: ["BerthOCI", "BerthLinux"]),
         .target(
             name: "BerthAgent",
-            dependencies: ["BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthLinux", "BerthOCI"]
+            dependencies: [
+                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups",
+                "BerthLinux", "BerthOCI", "CBerth",
+            ]
+        ),
+        // Per-container statistics at scrape time, Prometheus text, StatsD, the task relay.
+        .target(
+            name: "BerthMetrics",
+            dependencies: [
+                "BerthCgroups", "BerthLinux", "BerthOCI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Network namespaces and the CNI plugins: host, none and bridge modes, port mappings.
+        .target(name: "BerthNetwork", dependencies: ["BerthLinux", "BerthOCI", "CBerth"]),
+        // The socket API's HTTP side (SwiftNIO); kept out of BerthAPI so the CLI stays lean.
+        .target(
+            name: "BerthServer",
+            dependencies: [
+                "BerthAgent", "BerthAPI", "BerthLinux", "BerthOCI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "berth",
             dependencies: [
                 "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages", "BerthAPI",
+                "BerthMetrics", "BerthNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAgent", "BerthAPI", "BerthLinux", "BerthOCI",
+                "BerthAgent", "BerthAPI", "BerthServer", "BerthLinux", "BerthOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
@@ -68,6 +97,10 @@ let package = Package(
             dependencies: ["BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups"]
         ),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthOCI", "BerthLinux"]),
+        .testTarget(name: "BerthMetricsTests", dependencies: ["BerthMetrics", "BerthCgroups", "BerthLinux", "BerthOCI"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthLinux", "BerthOCI"]),
+        // Real berthd processes on temporary sockets and state dirs.
+        .testTarget(name: "BerthDaemonTests", dependencies: ["BerthAPI", "BerthLinux", "BerthOCI"]),
         .testTarget(
             name: "BerthAgentTests",
             dependencies: ["BerthAgent", "BerthAPI", "BerthOCI", "BerthLinux"]

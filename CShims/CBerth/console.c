@@ -91,3 +91,13 @@ int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
     ws.ws_col = cols;
     return ioctl(fd, TIOCSWINSZ, &ws);
 }
+
+int berth_peer_credentials(int socket, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}

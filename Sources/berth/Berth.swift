@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthLinux
 import BerthOCI
 import BerthRuntime
@@ -13,7 +14,9 @@ struct Berth: ParsableCommand {
             StateCommand.self, KillCommand.self, DeleteCommand.self, ListCommand.self,
             PsCommand.self, ExecCommand.self, PauseCommand.self, ResumeCommand.self,
             FeaturesCommand.self, GPUsCommand.self, UpdateCommand.self, EventsCommand.self,
-            SweepCommand.self,
+            SweepCommand.self, ImageCommand.self, AgentCommand.self, OffersCommand.self, TaskCommand.self,
+            MetricsScrapeCommand.self,
+            NetworkBenchCommand.self,
         ]
     )
 
@@ -22,7 +25,7 @@ struct Berth: ParsableCommand {
     /// Errors from Berth's own layers print as they are; anything else is an argument error.
     static func isOwnError(_ error: Error) -> Bool {
         error is SystemError || error is OCIError || error is ChildPathError || error is Errno
-            || error is RuntimeError
+            || error is RuntimeError || error is APIClientError || error is APIError
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthLinux
 import BerthRuntime
 import FoundationEssentials
@@ -25,6 +26,14 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(help: "Accepted for compatibility: berth runs as root (false/auto).")
     var rootless: String?
+
+    @Option(help: "berthd's API socket, for the agent, offers and task commands (or BERTH_SOCKET).")
+    var socket: String?
+
+    /// The client of berthd at --socket, else BERTH_SOCKET, else the default path.
+    var agentClient: AgentClient {
+        AgentClient(socketPath: socket ?? ProcessEnvironment.value("BERTH_SOCKET") ?? AgentClient.defaultSocket)
+    }
 
     /// Validates the global options and opens the log. Every command calls this first.
     func prepare() throws -> Runtime {
@@ -90,5 +99,12 @@ final class CommandLog: @unchecked Sendable {
             line = "time=\"\(time)\" level=\(level) msg=\"\(escaped)\"\n"
         }
         _ = try? file.writeAll(Array(line.utf8))
+    }
+}
+
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(cString: raw)
     }
 }

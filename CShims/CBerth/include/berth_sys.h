@@ -52,6 +52,9 @@ int berth_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t 
 int berth_send_fd(int socket, int fd, const char *name);
 // Receives one fd sent with SCM_RIGHTS. Returns the fd (O_CLOEXEC set).
 int berth_recv_fd(int socket);
+// The pid, uid and gid of the peer of a connected AF_UNIX socket (SO_PEERCRED; struct ucred
+// needs _GNU_SOURCE, which Swift's Glibc module does not define).
+int berth_peer_credentials(int socket, pid_t *pid, uid_t *uid, gid_t *gid);
 // Window size of a tty: ioctl(TIOCGWINSZ / TIOCSWINSZ).
 int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);

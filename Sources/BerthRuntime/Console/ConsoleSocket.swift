@@ -7,28 +7,10 @@ import Glibc
 enum ConsoleSocket {
     /// Connects to a listening socket given by path.
     static func connect(_ path: String) throws -> Int32 {
-        let fd = try sys("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw RuntimeError("--console-socket: \(path): path too long")
+        switch Result(catching: { () throws(SystemError) in try UnixSocket.connect(path) }) {
+        case .success(let fd): return fd.rawValue
+        case .failure(let error): throw RuntimeError("--console-socket: \(path): \(error.errno)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if result != 0 {
-            let error = Errno.current
-            close(fd)
-            throw RuntimeError("--console-socket: \(path): \(error)")
-        }
-        return fd
     }
 
     /// The container's end of the console socket, and ours when we keep the pty ourselves:

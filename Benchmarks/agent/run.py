@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""berthd against `berth run`: launch latency (request to RUNNING, p50/p99) for short tasks,
+sequential and from 16 concurrent clients; berthd's RSS idle and with many tasks; each
+supervisor's RSS; recovery time with many running tasks.
+
+Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500]
+"""
+import argparse, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("berthd", timeout=60)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def call(sock, method, path, body=None):
+    connection = UnixHTTP(sock)
+    payload = json.dumps(body) if body is not None else None
+    connection.request(method, path, body=payload, headers={"Content-Type": "application/json"} if payload else {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    if response.status >= 300:
+        sys.exit(f"{method} {path}: {response.status} {data.decode()}")
+    return json.loads(data) if data else None
+
+
+class Events:
+    """Follows /v1/events and records when each task was first seen RUNNING."""
+
+    def __init__(self, sock):
+        self.running = {}
+        self.condition = threading.Condition()
+        self.connection = UnixHTTP(sock)
+        self.connection.request("GET", "/v1/events")
+        self.response = self.connection.getresponse()
+        self.response.readline()  # the empty line that says the subscription is in place
+        threading.Thread(target=self.follow, daemon=True).start()
+
+    def follow(self):
+        for line in self.response:
+            line = line.strip()
+            if not line:
+                continue
+            status = json.loads(line)
+            if status["state"] == "RUNNING":
+                with self.condition:
+                    self.running.setdefault(status["taskId"], time.perf_counter())
+                    self.condition.notify_all()
+
+    def wait(self, task, timeout=60):
+        deadline = time.time() + timeout
+        with self.condition:
+            while task not in self.running:
+                if time.time() > deadline:
+                    sys.exit(f"{task} not RUNNING within {timeout} s")
+                self.condition.wait(1)
+            return self.running[task]
+
+
+def percentile(samples, p):
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(len(samples) * p))]
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_berthd(args, state, sock, root, log):
+    process = subprocess.Popen([os.path.join(args.bin, "berthd"), "--state-dir", state, "--socket", sock,
+                                "--runtime-root", root], stdout=log, stderr=log)
+    for _ in range(400):
+        try:
+            call(sock, "GET", "/v1/agent")
+            return process
+        except (FileNotFoundError, ConnectionRefusedError, SystemExit):
+            time.sleep(0.05)
+    sys.exit("berthd did not start")
+
+
+def launch_latencies(sock, events, ids):
+    latencies = []
+    for task in ids:
+        started = time.perf_counter()
+        call(sock, "POST", "/v1/tasks", {"id": task, "cmd": "true", "resources": {"cpus": 0.01, "mem": 16}})
+        latencies.append((events.wait(task) - started) * 1000)
+    return latencies
+
+
+def berth_run_baseline(args, directory, runs):
+    """`berth run` of the same plain task (host root, own pid/mount/ipc/uts namespaces)."""
+    bundle = os.path.join(directory, "bundle")
+    os.makedirs(bundle)
+    subprocess.run([os.path.join(args.bin, "berth"), "spec", "--bundle", bundle], check=True)
+    config = json.load(open(os.path.join(bundle, "config.json")))
+    config["process"].update(terminal=False, args=["/bin/sh", "-c", "true"], cwd="/")
+    config["root"] = {"path": "/", "readonly": False}
+    config["mounts"] = [{"destination": "/proc", "type": "proc", "source": "proc"}]
+    config["linux"]["namespaces"] = [{"type": t} for t in ["pid", "mount", "ipc", "uts"]]
+    config["linux"]["maskedPaths"] = []
+    config["linux"]["readonlyPaths"] = []
+    config["linux"]["resources"]["cpu"] = {"shares": 10, "quota": 1000, "period": 100000}
+    config["linux"]["resources"]["memory"] = {"limit": 16 << 20}
+    json.dump(config, open(os.path.join(bundle, "config.json"), "w"))
+    root = os.path.join(directory, "run-root")
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        subprocess.run([os.path.join(args.bin, "berth"), "--root", root, "run", "--bundle", bundle, f"bench-run-{i}"],
+                       check=True, stdin=subprocess.DEVNULL, capture_output=True)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=".build/release")
+    parser.add_argument("--launches", type=int, default=1000)
+    parser.add_argument("--tasks", type=int, default=500)
+    args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir="/tmp")
+    state, sock, root = f"{directory}/state", f"{directory}/berth.sock", "/run/berth-agent-bench"
+    log = open(f"{directory}/berthd.log", "w")
+    berthd = start_berthd(args, state, sock, root, log)
+    try:
+        time.sleep(1)
+        print(f"berthd RSS idle: {rss_kib(berthd.pid) / 1024:.1f} MiB")
+        events = Events(sock)
+        half = args.launches // 2
+        sequential = launch_latencies(sock, events, [f"seq-{i}" for i in range(half)])
+        concurrent, lock = [], threading.Lock()
+
+        def client(n):
+            mine = launch_latencies(sock, events, [f"par-{n}-{i}" for i in range(half // 16)])
+            with lock:
+                concurrent.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - began
+        baseline = berth_run_baseline(args, directory, 100)
+        base = statistics.median(baseline)
+        print(f"launch to RUNNING, sequential ({len(sequential)}): p50 {percentile(sequential, .5):.1f} ms  p99 {percentile(sequential, .99):.1f} ms")
+        print(f"launch to RUNNING, 16 clients ({len(concurrent)}): p50 {percentile(concurrent, .5):.1f} ms  p99 {percentile(concurrent, .99):.1f} ms  ({len(concurrent) / wall:.1f} launches/s)")
+        print(f"berth run of the same task (100): median {base:.1f} ms  p99 {percentile(baseline, .99):.1f} ms")
+        print(f"agent overhead (sequential p50 / berth run median): {percentile(sequential, .5) / base:.2f}x")
+
+        for i in range(args.tasks):
+            call(sock, "POST", "/v1/tasks", {"id": f"long-{i}", "cmd": "exec sleep 3600", "resources": {"cpus": 0.001, "mem": 8}})
+        for i in range(args.tasks):
+            events.wait(f"long-{i}", timeout=300)
+        time.sleep(1)
+        print(f"berthd RSS with {args.tasks} running tasks: {rss_kib(berthd.pid) / 1024:.1f} MiB")
+        supervisors = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                       and open(f"/proc/{p}/cmdline", "rb").read().startswith(b"/") and b"berth-supervisor" in open(f"/proc/{p}/cmdline", "rb").read()
+                       and directory.encode() in open(f"/proc/{p}/cmdline", "rb").read()]
+        sizes = [rss_kib(p) for p in supervisors]
+        print(f"supervisor RSS over {len(sizes)}: median {statistics.median(sizes) / 1024:.2f} MiB  max {max(sizes) / 1024:.2f} MiB")
+
+        berthd.kill()
+        berthd.wait()
+        began = time.perf_counter()
+        berthd = start_berthd(args, state, sock, root, log)
+        answered = time.perf_counter() - began
+        recovered = [l for l in open(f"{directory}/berthd.log") if "msg=recovered" in l][-1]
+        seconds = float(recovered.split("seconds=")[1].split()[0])
+        tasks = call(sock, "GET", "/v1/tasks")
+        running = sum(1 for t in tasks if t["status"]["state"] == "RUNNING")
+        print(f"recovery with {args.tasks} running tasks: {seconds * 1000:.0f} ms in the agent, socket answering after {answered * 1000:.0f} ms (process start included); {running} found RUNNING")
+    finally:
+        for task in call(sock, "GET", "/v1/tasks") or []:
+            if not task["status"]["state"] in ("FINISHED", "FAILED", "KILLED", "ERROR", "LOST"):
+                try:
+                    call(sock, "POST", f"/v1/tasks/{task['definition']['id']}/kill", {"graceSeconds": 0})
+                except SystemExit:
+                    pass
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            tasks = call(sock, "GET", "/v1/tasks")
+            if all(t["status"]["state"] in ("FINISHED", "FAILED", "KILLED", "ERROR", "LOST") for t in tasks):
+                break
+            time.sleep(0.5)
+        berthd.terminate()
+        berthd.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

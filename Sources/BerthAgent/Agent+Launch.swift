@@ -1,0 +1,203 @@
+import BerthAPI
+import BerthImages
+import BerthLinux
+import BerthOCI
+import BerthRuntime
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Agent {
+    /// A task launched without an offer draws from the free resources. The answer comes at
+    /// STAGING; the rest of its life arrives on the status stream.
+    public func launch(_ definition: TaskDefinition, offerID: String?) throws(APIError) -> TaskInfo {
+        try definition.validate()
+        if let offerID {
+            let response = try accept(AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])]),
+                                      scheduler: nil)
+            guard response.allocations.first != nil else { throw APIError(status: 500, message: "the offer launched nothing") }
+            return try task(definition.id)
+        }
+        try refuseDuplicate(definition.id, field: "id")
+        let allocation = try book.allocateDirect(definition, now: now())
+        return try admit(definition, allocation: allocation)
+    }
+
+    func refuseDuplicate(_ id: String, field: String) throws(APIError) {
+        if let existing = records[id] {
+            guard existing.status.state.isTerminal && existing.restartAt == nil else {
+                throw APIError.conflict(field, "task \"\(id)\" already exists and is \(existing.status.state.rawValue)")
+            }
+            // A finished task's id may be used again: its old record and sandbox go.
+            records[id] = nil
+            try? FileSystem.removeTree(layout(id).directory)
+        }
+    }
+
+    /// Records an allocated task at STAGING and starts its first run. If its checkpoint cannot
+    /// be written (a full disk), nothing of it stays and its resources return.
+    func admit(_ definition: TaskDefinition, allocation: TaskAllocation) throws(APIError) -> TaskInfo {
+        let layout = layout(definition.id)
+        let status = TaskStatus(taskId: definition.id, state: .staging, containerId: layout.containerID(1), timestamp: now())
+        let record = TaskRecord(definition: definition, allocation: allocation, status: status, bootID: bootID)
+        do {
+            try FileSystem.createDirectory(layout.directory, mode: 0o700)
+            try FileSystem.createDirectory(layout.sandbox, mode: 0o755)
+        } catch {
+            book.release(taskId: definition.id)
+            try? FileSystem.removeTree(layout.directory)
+            throw APIError(status: error.errno == .noSpace ? 507 : 500, message: "task \(definition.id): \(error)")
+        }
+        do {
+            try Checkpoint.save(record, to: layout.checkpoint)
+        } catch {
+            book.release(taskId: definition.id)
+            try? FileSystem.removeTree(layout.directory)
+            throw error
+        }
+        records[definition.id] = record
+        publish(status)
+        log.info("task STAGING", ["task": definition.id])
+        Task { await self.startRun(definition.id) }
+        return record.info(layout: layout)
+    }
+
+    /// One run: bundle, supervisor, then the monitor reports `started` and `ended`.
+    func startRun(_ id: String) async {
+        guard var record = records[id], !record.status.state.isTerminal || record.restartAt != nil else { return }
+        record.restartAt = nil
+        records[id] = record
+        if record.killRequested { return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started") }
+        transition(id, .starting)
+        let run = record.run
+        let layout = layout(id)
+        let builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
+                                      cgroupParent: configuration.cgroupParent, agentEnvironment: configuration.taskEnvironment)
+        let images = imageStore, backend = configuration.rootfsBackend
+        let prepared = await runBlocking("prepare \(id)") {
+            Result { () throws(APIError) in try TaskBundle.prepare(builder: builder, images: images, backend: backend) }
+        }
+        if case .failure(let error) = prepared {
+            return finishWithoutRun(id, .error, reason: record.definition.container == nil ? .launchFailed : .imageFailed,
+                                    message: error.message)
+        }
+        if records[id]?.killRequested == true {
+            TaskBundle.discard(layout.bundle(run))
+            return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started")
+        }
+        let launcher = launcher
+        let launched = await runBlocking("supervise \(id)") {
+            Result { () throws(APIError) in try launcher.launch(layout: layout, run: run) }
+        }
+        switch launched {
+        case .failure(let error):
+            TaskBundle.discard(layout.bundle(run))
+            finishWithoutRun(id, .error, reason: .launchFailed, message: error.message)
+        case .success(let supervisor):
+            monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
+                           runDirectory: layout.runDirectory(run))
+        }
+    }
+
+    /// The monitor's news about a run.
+    func handle(_ event: TaskMonitor.Event) async {
+        switch event {
+        case .started(let id, let run):
+            guard let record = records[id], record.run == run, record.status.state == .starting else { return }
+            transition(id, .running)
+            startHealthChecks(id)
+        case .ended(let id, let run):
+            guard let record = records[id], record.run == run, !record.status.state.isTerminal else { return }
+            await runEnded(id, run: run)
+        }
+    }
+
+    /// Reads how the run ended, asks the runtime whether the OOM killer did it, removes the
+    /// container, then decides: a final state, or a restart after the backoff.
+    func runEnded(_ id: String, run: Int) async {
+        stopHealthChecks(id)
+        let layout = layout(id)
+        let containerID = layout.containerID(run)
+        let runtime = runtime
+        let exit = ExitRecord.load(layout.exitRecord(run))
+        let oomKilled = await runBlocking("reap \(id)") { () -> Bool in
+            let oom = (try? runtime.stateReport(id: containerID))?.oomKilled == true
+            try? runtime.delete(id: containerID, force: true)
+            TaskBundle.discard(layout.bundle(run))
+            return oom
+        }
+        guard let record = records[id], record.run == run else { return }
+        let outcome = Outcome(exit: exit, oomKilled: oomKilled, record: record)
+        transition(id, outcome.state, reason: outcome.reason, message: outcome.message,
+                   exitCode: exit?.exitCode, signal: exit?.signal)
+        scheduleRestartOrRelease(id)
+    }
+
+    /// After a terminal state: restart per the task's policy, or give its resources back.
+    func scheduleRestartOrRelease(_ id: String) {
+        guard var record = records[id] else { return }
+        let status = record.status
+        if !record.killRequested,
+           record.definition.restart.shouldRestart(after: status.state, reason: status.reason, restarts: record.restarts) {
+            let delay = record.definition.restart.delay(beforeRestart: record.restarts)
+            record.restarts += 1
+            record.run += 1
+            record.killedForHealth = false
+            record.restartAt = now() + delay
+            records[id] = record
+            transition(id, .staging, reason: .restarting,
+                       message: "restart \(record.restarts) in \(formatNumber(delay)) s after \(status.state.rawValue): \(status.message ?? "")")
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                await self.startRun(id)
+            }
+            return
+        }
+        book.release(taskId: id)
+    }
+
+    /// A run that never got a supervisor: terminal at once, and its resources return (or it
+    /// restarts, if its policy says so).
+    func finishWithoutRun(_ id: String, _ state: TaskState, reason: TaskStatusReason, message: String) {
+        transition(id, state, reason: reason, message: message)
+        scheduleRestartOrRelease(id)
+    }
+}
+
+/// How a run's end maps onto Mesos states.
+struct Outcome {
+    var state: TaskState
+    var reason: TaskStatusReason
+    var message: String
+
+    init(exit: ExitRecord?, oomKilled: Bool, record: TaskRecord) {
+        guard let exit else {
+            state = .lost
+            reason = .executorExited
+            message = "the task's supervisor exited without recording how the task ended"
+            return
+        }
+        switch exit.phase {
+        case .create, .start:
+            state = .error
+            reason = .launchFailed
+            message = "container \(exit.phase.rawValue) failed: \(exit.message ?? "status \(exit.exitCode ?? -1)")"
+            return
+        case .run:
+            break
+        }
+        let how = exit.signal.map { "killed by signal \($0)" } ?? "exited with status \(exit.exitCode ?? -1)"
+        if record.killRequested {
+            (state, reason, message) = (.killed, .killedByScheduler, "killed on request (\(how))")
+        } else if oomKilled {
+            (state, reason, message) = (.failed, .oomKilled, "OOM-killed at its memory limit of \(formatNumber(record.definition.resources.mem)) MiB (\(how))")
+        } else if record.killedForHealth {
+            (state, reason, message) = (.failed, .healthCheckFailed, "killed after failing its health checks (\(how))")
+        } else if exit.exitCode == 0 {
+            (state, reason, message) = (.finished, .exited, how)
+        } else {
+            (state, reason, message) = (.failed, .exited, how)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import BerthAPI
+import BerthLinux
+import BerthRuntime
+
+extension Agent {
+    /// Starts watching and finds every task again from the checkpoints: running ones keep
+    /// running under their supervisors, ones that ended while berthd was away get their real
+    /// status, half-launched ones are cleaned up and launched again, and after a reboot the
+    /// old tasks are LOST.
+    public func start() throws(APIError) {
+        let began = ContinuousClock.now
+        do {
+            monitor = try TaskMonitor { event in Task { await self.handle(event) } }
+        } catch {
+            throw APIError(status: 500, message: "task monitor: \(error)")
+        }
+        let reservationsPath = configuration.stateDir + "/reservations.json"
+        if FileSystem.exists(reservationsPath) {
+            switch Checkpoint.load(OfferBookCheckpoint.self, from: reservationsPath) {
+            case .success(let saved):
+                for note in book.restore(OfferBookCheckpoint(reservations: saved.reservations)) { log.warn(note) }
+            case .failure(let error):
+                log.error("reservations checkpoint unreadable; starting without dynamic reservations", ["error": error.description])
+            }
+        }
+        let tasksDirectory = TaskLayout.tasksDirectory(stateDir: configuration.stateDir)
+        let ids = (try? FileSystem.listDirectory(tasksDirectory)) ?? []
+        for id in ids.sorted() {
+            switch Checkpoint.load(TaskRecord.self, from: layout(id).checkpoint) {
+            case .success(let record):
+                records[record.id] = record
+                guard !record.status.state.isTerminal || record.restartAt != nil else { continue }
+                if let note = book.restore(record.allocation) { log.warn(note) }
+                recover(record)
+            case .failure(let error):
+                // A task dir without a checkpoint never got past admission: nothing ran.
+                log.warn("skipping a task directory without a readable checkpoint", ["dir": id, "error": error.description])
+            }
+        }
+        recoverySeconds = Double((ContinuousClock.now - began).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - began).components.seconds)
+        log.info("recovered", ["tasks": String(records.count), "seconds": formatNumber(recoverySeconds)])
+    }
+
+    private func recover(_ record: TaskRecord) {
+        let id = record.id, run = record.run
+        let layout = layout(id)
+        if record.bootID != bootID {
+            // Its processes, cgroups and runtime state died with the old boot.
+            TaskBundle.discard(layout.bundle(run))
+            transition(id, .lost, reason: .reboot, message: "the machine rebooted while the task was \(record.status.state.rawValue)")
+            scheduleRestartOrRelease(id)
+            return
+        }
+        if let due = record.restartAt {
+            let delay = max(0, due - now())
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                await self.startRun(id)
+            }
+            return
+        }
+        if FileSystem.exists(layout.exitRecord(run)) {
+            Task { await self.runEnded(id, run: run) }
+            return
+        }
+        if let supervisor = SupervisorRecord.load(layout.supervisorRecord(run)) {
+            if supervisor.isAlive {
+                if FileSystem.exists(layout.startedMarker(run)) {
+                    if record.status.state == .starting || record.status.state == .staging { transition(id, .running) }
+                    if records[id]?.status.state == .running { startHealthChecks(id) }
+                    if records[id]?.status.state == .killing {
+                        terminate(id, run: run, grace: record.definition.killGracePeriodSeconds)
+                    }
+                }
+                monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
+                               runDirectory: layout.runDirectory(run))
+            } else {
+                // The supervisor is gone without a word: LOST, and its container is removed.
+                Task { await self.runEnded(id, run: run) }
+            }
+            return
+        }
+        // berthd died between admission and the supervisor: undo what was made, then launch.
+        let runtime = runtime
+        let containerID = layout.containerID(run)
+        Task {
+            await runBlocking("clean \(id)") {
+                try? runtime.delete(id: containerID, force: true)
+                TaskBundle.discard(layout.bundle(run))
+            }
+            var pending = await self.records[id]
+            pending?.status.state = .staging
+            if let pending { await self.resume(pending) }
+        }
+    }
+
+    private func resume(_ record: TaskRecord) async {
+        records[record.id] = record
+        await startRun(record.id)
+    }
+}

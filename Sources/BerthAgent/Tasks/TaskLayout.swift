@@ -1,0 +1,39 @@
+import BerthLinux
+
+/// Where a task lives under --state-dir. Readable with `ls` and `cat`:
+///
+///     tasks/ID/task.json          the checkpoint (definition, allocation, last status)
+///     tasks/ID/sandbox/           cwd of a plain task, /mnt/sandbox of a container task
+///     tasks/ID/runs/N/            one per launch (restarts add runs): the supervisor's files
+///         supervisor.json started exit.json init.pid runtime.log stdout stdout.1 stderr ...
+///     tasks/ID/runs/N/bundle/     the OCI bundle of that run
+public struct TaskLayout: Sendable {
+    public let stateDir: String
+    public let taskID: String
+
+    public init(stateDir: String, taskID: String) {
+        self.stateDir = stateDir
+        self.taskID = taskID
+    }
+
+    public static func tasksDirectory(stateDir: String) -> String { stateDir + "/tasks" }
+
+    public var directory: String { TaskLayout.tasksDirectory(stateDir: stateDir) + "/" + taskID }
+    public var checkpoint: String { directory + "/task.json" }
+    public var sandbox: String { directory + "/sandbox" }
+
+    public func runDirectory(_ run: Int) -> String { directory + "/runs/\(run)" }
+    public func bundle(_ run: Int) -> String { runDirectory(run) + "/bundle" }
+    public func supervisorRecord(_ run: Int) -> String { runDirectory(run) + "/supervisor.json" }
+    public func startedMarker(_ run: Int) -> String { runDirectory(run) + "/started" }
+    public func exitRecord(_ run: Int) -> String { runDirectory(run) + "/exit.json" }
+    public func log(_ run: Int, stream: LogStream) -> String { runDirectory(run) + "/" + stream.rawValue }
+
+    /// The runtime's container id for one run. Task ids cannot end in ".<digits>" ambiguously:
+    /// the run number is always the last dot-separated part.
+    public func containerID(_ run: Int) -> String { "\(taskID).\(run)" }
+}
+
+public enum LogStream: String, Sendable, CaseIterable {
+    case stdout, stderr
+}

@@ -1,0 +1,73 @@
+import BerthAPI
+import BerthLinux
+import BerthOCI
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything berthd knows about one task; checkpointed to tasks/ID/task.json on every change,
+/// so a berthd killed at any moment finds it again.
+public struct TaskRecord: Codable, Sendable {
+    public var definition: TaskDefinition
+    public var allocation: TaskAllocation
+    public var status: TaskStatus
+    /// The current (or last) run; runs start at 1 and a restart adds one.
+    public var run: Int
+    public var restarts: Int
+    /// The boot the task was launched in: after a reboot its processes are gone (LOST).
+    public var bootID: String
+    /// Set by a kill request: the task ends KILLED and is not restarted.
+    public var killRequested: Bool
+    /// Set when health checks failed and berthd killed the task for it.
+    public var killedForHealth: Bool
+    /// When a pending restart is due (seconds since the epoch), while the task waits for it.
+    public var restartAt: Double?
+
+    public init(definition: TaskDefinition, allocation: TaskAllocation, status: TaskStatus, bootID: String) {
+        self.definition = definition
+        self.allocation = allocation
+        self.status = status
+        self.run = 1
+        self.restarts = 0
+        self.bootID = bootID
+        self.killRequested = false
+        self.killedForHealth = false
+    }
+
+    public var id: String { definition.id }
+
+    func info(layout: TaskLayout) -> TaskInfo {
+        TaskInfo(definition: definition, status: status, allocation: allocation, sandbox: layout.sandbox, restarts: restarts)
+    }
+}
+
+/// One way to write and read checkpoints: JSON, atomically (temp file, fsync, rename, fsync dir).
+enum Checkpoint {
+    static func save<T: Encodable>(_ value: T, to path: String) throws(APIError) {
+        let bytes: Data
+        do {
+            bytes = try OCIJSON.encode(value)
+        } catch {
+            throw APIError(status: 500, message: "checkpoint \(path): \(error)")
+        }
+        do {
+            try FileSystem.writeAtomically(bytes, to: path, mode: 0o600)
+        } catch {
+            // A full disk is refused here, before anything else changes; the old checkpoint stays.
+            let status = error.errno == .noSpace ? 507 : 500
+            throw APIError(status: status, message: "checkpoint \(path): \(error.errno)")
+        }
+    }
+
+    static func load<T: Decodable>(_ type: T.Type, from path: String) -> Result<T, OCIError> {
+        Result { () throws(OCIError) in try OCIJSON.load(type, path: path, source: path) }
+    }
+}
+
+/// Seconds since the UNIX epoch, as status timestamps carry them.
+func now() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}

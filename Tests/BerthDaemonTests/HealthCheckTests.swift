@@ -1,0 +1,54 @@
+import BerthAPI
+import BerthLinux
+import Foundation
+import Testing
+
+@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+struct HealthCheckTests {
+    @Test("an HTTP check against the task's own port reports it healthy")
+    func httpHealthy() throws {
+        let daemon = try Daemon("health-http")
+        defer { daemon.cleanUp() }
+        let cmd = "mkdir -p www && echo ok > www/index.html && exec /bin/busybox httpd -f -p 127.0.0.1:$PORT0 -h www"
+        _ = try daemon.launch(#"""
+        {"id":"health-web","cmd":"\#(cmd)","resources":{"cpus":0.1,"mem":32,"ports":1},
+         "healthChecks":[{"protocol":"HTTP","path":"/index.html","portIndex":0,"intervalSeconds":0.2,"timeoutSeconds":1,"gracePeriodSeconds":0,"maxConsecutiveFailures":3},
+                         {"protocol":"TCP","portIndex":0,"intervalSeconds":0.2,"timeoutSeconds":1,"gracePeriodSeconds":0,"maxConsecutiveFailures":3}]}
+        """#)
+        try daemon.wait("health-web", for: .running)
+        let deadline = ContinuousClock.now + .seconds(15)
+        var info = try daemon.task("health-web")
+        while info.status.healthy != true && ContinuousClock.now < deadline {
+            usleep(100_000)
+            info = try daemon.task("health-web")
+        }
+        #expect(info.status.healthy == true, "\(info.status)")
+        #expect(info.status.state == .running)
+    }
+
+    @Test("a task failing its COMMAND check maxConsecutiveFailures times is killed: FAILED, healthCheckFailed")
+    func commandUnhealthy() throws {
+        let daemon = try Daemon("health-cmd")
+        defer { daemon.cleanUp() }
+        _ = try daemon.launch(#"""
+        {"id":"health-sick","cmd":"sleep 60","killGracePeriodSeconds":1,
+         "healthChecks":[{"protocol":"COMMAND","command":"test -e /nonexistent","intervalSeconds":0.2,"timeoutSeconds":5,"gracePeriodSeconds":0,"maxConsecutiveFailures":2}]}
+        """#)
+        let done = try daemon.wait("health-sick", timeout: .seconds(60))
+        #expect(done.status.state == .failed)
+        #expect(done.status.reason == .healthCheckFailed, "\(done.status)")
+    }
+
+    @Test("a TCP check on a port nobody listens on fails the task")
+    func tcpUnhealthy() throws {
+        let daemon = try Daemon("health-tcp")
+        defer { daemon.cleanUp() }
+        _ = try daemon.launch(#"""
+        {"id":"health-deaf","cmd":"sleep 60","killGracePeriodSeconds":0.5,"resources":{"cpus":0.1,"mem":32,"ports":1},
+         "healthChecks":[{"protocol":"TCP","portIndex":0,"intervalSeconds":0.2,"timeoutSeconds":0.5,"gracePeriodSeconds":0,"maxConsecutiveFailures":3}]}
+        """#)
+        let done = try daemon.wait("health-deaf", timeout: .seconds(60))
+        #expect(done.status.state == .failed)
+        #expect(done.status.reason == .healthCheckFailed)
+    }
+}

@@ -1,0 +1,184 @@
+import BerthAPI
+import BerthLinux
+import BerthOCI
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Host {
+    static let isRoot = getuid() == 0
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    /// berthd needs root; in CI the tests run (and fail loudly) whoever runs them.
+    static let canRunPrivileged = isRoot || isCI
+
+    static let packageRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+
+    /// berth, berthd and berth-supervisor sit side by side in the build directory.
+    static let binDirectory: String = {
+        if let berth = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return FileSystem.parentDirectory(of: berth) }
+        return packageRoot + "/.build/debug"
+    }()
+
+    static let rootfs: String = {
+        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
+        if !FileSystem.exists(path + "/bin/busybox") {
+            let output = try? run(["/bin/sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path])
+            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
+        }
+        return path
+    }()
+
+    @discardableResult
+    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(120)) throws -> ChildProcess.Output {
+        var child = ChildProcess(path: arguments[0], arguments: arguments)
+        child.input = input.map { Array($0.utf8) }
+        child.timeout = timeout
+        return try child.run()
+    }
+
+    static func temporaryDirectory(_ label: String) throws -> String {
+        try FileSystem.createDirectory("/tmp/berth-tests")
+        let path = "/tmp/berth-tests/\(label)-\(UUID().uuidString.prefix(8))"
+        try FileSystem.createDirectory(path)
+        return path
+    }
+
+    /// Processes whose command line contains `fragment` (for leak checks).
+    static func processes(matching fragment: String) -> [Int32] {
+        ((try? FileSystem.listDirectory("/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+            guard let bytes = try? FileSystem.readBytes("/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(fragment)
+        }
+    }
+
+    static func readLink(_ path: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = Glibc.readlink(path, &buffer, buffer.count - 1)
+        return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    }
+
+    static func cgroupDirectories(containing fragment: String) -> [String] {
+        let output = try? run(["/usr/bin/find", "/sys/fs/cgroup", "-type", "d", "-path", "*\(fragment)*"])
+        return (output?.standardOutputText ?? "").split(separator: "\n").map(String.init)
+    }
+}
+
+/// A real berthd on a temporary socket and state dir, for one test.
+final class Daemon: @unchecked Sendable {
+    let directory: String
+    let stateDir: String
+    let socket: String
+    let runtimeRoot: String
+    let logPath: String
+    let client: AgentClient
+    private(set) var process: ProcessHandle?
+    private let extraArguments: [String]
+
+    init(_ label: String, arguments: [String] = [], stateDir: String? = nil) throws {
+        directory = try Host.temporaryDirectory(label)
+        self.stateDir = stateDir ?? directory + "/state"
+        socket = directory + "/berth.sock"
+        runtimeRoot = directory + "/run"
+        logPath = directory + "/berthd.log"
+        client = AgentClient(socketPath: socket)
+        extraArguments = arguments
+        try start()
+    }
+
+    /// Starts berthd and waits until its socket answers.
+    func start() throws {
+        let logFile = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+        defer { logFile.close() }
+        let binary = Host.binDirectory + "/berthd"
+        let child = ChildProcess(path: binary, arguments: [binary, "--state-dir", stateDir, "--socket", socket,
+                                                            "--runtime-root", runtimeRoot] + extraArguments)
+        process = try child.spawn(stdout: logFile.rawValue, stderr: logFile.rawValue)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if (try? client.call("GET", Routes.agent, as: AgentInfo.self)) != nil { return }
+            if let status = try process?.wait(timeout: .milliseconds(20)) {
+                process = nil
+                throw DaemonError("berthd exited at start (\(status)): \(self.log())")
+            }
+        }
+        throw DaemonError("berthd did not answer on \(socket) within 20 s: \(self.log())")
+    }
+
+    /// SIGTERM (graceful: tasks keep running) or SIGKILL, then wait for berthd to be gone.
+    func stop(signal: Int32 = SIGTERM) throws {
+        guard let process else { return }
+        try? process.signal(signal)
+        _ = try process.wait(timeout: .seconds(20))
+        process.close()
+        self.process = nil
+    }
+
+    func restart(after signal: Int32 = SIGKILL) throws {
+        try stop(signal: signal)
+        try start()
+    }
+
+    func log() -> String { (try? FileSystem.readString(logPath)) ?? "" }
+
+    // MARK: API shortcuts
+
+    func launch(_ json: String, offer: String? = nil) throws -> TaskInfo {
+        let definition = try OCIJSON.decode(TaskDefinition.self, from: Data(json.utf8), source: "test", rejectingUnknownFields: true)
+        let query = offer.map { "?offerId=" + $0 } ?? ""
+        return try client.call("POST", Routes.tasks + query, body: definition, as: TaskInfo.self)
+    }
+
+    func task(_ id: String) throws -> TaskInfo {
+        try client.call("GET", Routes.task(id), as: TaskInfo.self)
+    }
+
+    /// Polls until the task is in `state` (or any terminal state when `state` is nil).
+    @discardableResult
+    func wait(_ id: String, for state: TaskState? = nil, timeout: Duration = .seconds(30)) throws -> TaskInfo {
+        let deadline = ContinuousClock.now + timeout
+        var last: TaskInfo?
+        while ContinuousClock.now < deadline {
+            let info = try task(id)
+            last = info
+            if let state, info.status.state == state { return info }
+            if state == nil, info.status.state.isTerminal { return info }
+            usleep(50_000)
+        }
+        throw DaemonError("task \(id) did not reach \(state?.rawValue ?? "a terminal state") in \(timeout): last \(String(describing: last?.status))\n\(log())")
+    }
+
+    /// A raw request, for bad-input tests: the status and the body.
+    func raw(_ method: String, _ path: String, body: String?) throws -> (Int, String) {
+        let fd = try UnixSocket.connect(socket)
+        defer { fd.close() }
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        request += "\r\n" + (body ?? "")
+        try fd.writeAll(Array(request.utf8))
+        let answer = String(decoding: try fd.readAll(), as: UTF8.self)
+        let status = Int(answer.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let payload = answer.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, payload)
+    }
+
+    /// Kills every task container and berthd, and removes the directory.
+    func cleanUp() {
+        for id in (try? FileSystem.listDirectory(runtimeRoot)) ?? [] {
+            _ = try? Host.run([Host.binDirectory + "/berth", "--root", runtimeRoot, "delete", "--force", id])
+        }
+        try? stop(signal: SIGKILL)
+        for pid in Host.processes(matching: directory) { kill(pid, SIGKILL) }
+        _ = try? Host.run(["/bin/sh", "-c", "grep -o ' \(directory)[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l"])
+        try? FileSystem.removeTree(directory)
+    }
+}
+
+struct DaemonError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
