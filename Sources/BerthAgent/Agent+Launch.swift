@@ -11,11 +11,11 @@ import Glibc
 extension Agent {
     /// A task launched without an offer draws from the free resources. The answer comes at
     /// STAGING; the rest of its life arrives on the status stream.
-    public func launch(_ definition: TaskDefinition, offerID: String?) throws(APIError) -> TaskInfo {
+    public func launch(_ definition: TaskDefinition, offerID: String?, scheduler: String? = nil) throws(APIError) -> TaskInfo {
         try definition.validate()
         if let offerID {
             let response = try accept(AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])]),
-                                      scheduler: nil)
+                                      scheduler: scheduler)
             guard response.allocations.first != nil else { throw APIError(status: 500, message: "the offer launched nothing") }
             return try task(definition.id)
         }

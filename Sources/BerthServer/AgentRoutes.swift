@@ -31,19 +31,19 @@ public struct AgentRoutes: RequestHandler {
         case ("GET", "agent"):
             return .json(await agent.info())
         case ("GET", "offers"):
-            return .json(await agent.offers(scheduler: request.query["scheduler"], role: request.query["role"]))
+            return .json(await agent.offers(scheduler: scheduler(request), role: request.query["role"]))
         case ("POST", "offers/accept"):
             let body = try APIJSON.decode(AcceptRequest.self, from: Data(request.body), source: "accept")
-            return .json(try await agent.accept(body, scheduler: request.query["scheduler"]))
+            return .json(try await agent.accept(body, scheduler: scheduler(request)))
         case ("POST", "offers/decline"):
             let body = try APIJSON.decode(DeclineRequest.self, from: Data(request.body), source: "decline")
-            try await agent.decline(body, scheduler: request.query["scheduler"])
+            try await agent.decline(body, scheduler: scheduler(request))
             return .json(AgentClient.Empty())
         case ("GET", "tasks"):
             return .json(await agent.tasks())
         case ("POST", "tasks"):
             let definition = try TaskDefinition.decode(Data(request.body))
-            return .json(try await agent.launch(definition, offerID: request.query["offerId"]), status: 201)
+            return .json(try await agent.launch(definition, offerID: request.query["offerId"], scheduler: scheduler(request)), status: 201)
         case ("GET", "tasks/:id"):
             return .json(try await agent.task(id))
         case ("POST", "tasks/:id/kill"):
@@ -73,6 +73,11 @@ public struct AgentRoutes: RequestHandler {
         default:
             throw APIError.notFound(nil, "no such endpoint \(request.path)")
         }
+    }
+
+    /// Offers belong to a scheduler: the one named in `?scheduler=`, else one per peer uid.
+    private func scheduler(_ request: HTTPRequest) -> String {
+        request.query["scheduler"] ?? "uid:\(request.peer.uid)"
     }
 
     /// The path with its one variable part (a task id or image name) replaced by ":id".
