@@ -36,6 +36,13 @@ extension Runtime {
                 log.debug("delete \(id): warning: \(error)")
             }
         }
+        // An image rootfs (berth image bundle): unmount it and remove its upper dir. A refusal
+        // must not make the container undeletable, so it is reported, not fatal.
+        do {
+            try ImageRootfs.release(record.spec)
+        } catch {
+            log.debug("delete \(id): warning: image rootfs: \(error)")
+        }
         try store.remove(id: id)
         log.debug("delete \(id): removed")
     }

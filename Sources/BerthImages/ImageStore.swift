@@ -1,1 +1,0 @@
-// The image store: see ../shared/DESIGN.md (BerthImages).

@@ -1,0 +1,150 @@
+import BerthLinux
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The machine the image tests run on and the tools they use (the idea of
+/// BerthRuntimeTests/Support/TestHost, which other test targets cannot import).
+enum ImagesHost {
+    static let isRoot = getuid() == 0
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    /// Root tests run as root, and in CI, where they then fail loudly instead of being skipped.
+    static let canRunPrivileged = isRoot || isCI
+
+    static let packageRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+
+    /// BERTH_BINARY, else the berth built next to this test bundle, else .build/debug/berth.
+    static let berthBinary: String = {
+        if let path = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while directory.path != "/" && !directory.lastPathComponent.hasSuffix(".xctest") && directory.lastPathComponent != "debug" {
+            directory.deleteLastPathComponent()
+        }
+        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+        let sibling = directory.path + "/berth"
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : packageRoot + "/.build/debug/berth"
+    }()
+
+    /// The busybox-static rootfs (`make fixtures`), built on first use.
+    static let rootfs: String = {
+        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
+        if !FileSystem.exists(path + "/bin/busybox") {
+            let output = try? run(["/bin/sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path])
+            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
+        }
+        return path
+    }()
+
+    static let builder = packageRoot + "/Fixtures/images/oci-builder.py"
+
+    /// Runs a program and returns its output; the one way these tests run anything.
+    @discardableResult
+    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> ChildProcess.Output {
+        var child = ChildProcess(path: arguments[0], arguments: arguments)
+        child.input = input.map { Array($0.utf8) }
+        child.timeout = timeout
+        return try child.run()
+    }
+
+    /// Runs and requires exit status 0, showing stderr otherwise.
+    @discardableResult
+    static func succeed(_ arguments: [String], input: String? = nil) throws -> String {
+        let output = try run(arguments, input: input, timeout: .seconds(120))
+        guard output.status == .exited(0) else {
+            throw TestFailure("\(arguments.joined(separator: " ")) failed (\(output.status)): \(output.standardErrorText)")
+        }
+        return output.standardOutputText
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One test's world: a directory under /tmp/berth-tests with its own image store and berth
+/// state root. `cleanUp` deletes containers, unmounts bundles and removes everything.
+struct Workspace {
+    let directory: String
+    var store: String { directory + "/store" }
+    var stateRoot: String { directory + "/state" }
+    /// A directory the hostile-input tests watch: nothing may ever appear in it.
+    var outside: String { directory + "/outside" }
+
+    init(_ label: String) throws {
+        try FileSystem.createDirectory("/tmp/berth-tests")
+        directory = "/tmp/berth-tests/images-\(label)-\(UUID().uuidString.prefix(8))"
+        try FileSystem.createDirectory(directory)
+        try FileSystem.createDirectory(outside)
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    /// `berth ARGS` with this workspace's state root.
+    @discardableResult
+    func berth(_ arguments: String...) throws -> ChildProcess.Output {
+        try ImagesHost.run([ImagesHost.berthBinary, "--root", stateRoot] + arguments, timeout: .seconds(120))
+    }
+
+    /// `berth image SUBCOMMAND --store <ours> ARGS`.
+    @discardableResult
+    func image(_ subcommand: String, _ arguments: String...) throws -> ChildProcess.Output {
+        try ImagesHost.run([ImagesHost.berthBinary, "image", subcommand, "--store", store] + arguments, timeout: .seconds(120))
+    }
+
+    /// Python's tarfile writes what real tools refuse to: `entries` as oci-builder.py reads them.
+    func tar(_ name: String, _ entries: [[String: Any]], corruptFirstHeader: Bool = false) throws -> String {
+        let spec = path(name + ".json")
+        let data = try JSONSerialization.data(withJSONObject: ["entries": entries, "corruptFirstHeader": corruptFirstHeader])
+        try data.write(to: URL(fileURLWithPath: spec))
+        let out = path(name)
+        try ImagesHost.succeed(["/usr/bin/python3", ImagesHost.builder, "tar", out, spec])
+        return out
+    }
+
+    /// An OCI layout of `layers` (each "PATH[:gzip|zstd|none|gzip-truncated]") with `config`.
+    func layout(_ name: String, config: [String: Any], layers: [String], tamper: String? = nil) throws -> String {
+        let configPath = path(name + "-config.json")
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let out = path(name)
+        var arguments = ["/usr/bin/python3", ImagesHost.builder, "layout", out, configPath] + layers
+        if let tamper { arguments += ["--tamper", tamper] }
+        try ImagesHost.succeed(arguments)
+        return out
+    }
+
+    /// Image files stay in the store directory: nothing under `outside`, nothing left in tmp/.
+    func storeIsClean() throws -> Bool {
+        let staging = (try? FileSystem.listDirectory(store + "/tmp")) ?? []
+        let outsideEntries = try FileSystem.listDirectory(outside)
+        return staging.isEmpty && outsideEntries.isEmpty
+    }
+
+    func layers() -> [String] { (try? FileSystem.listDirectory(store + "/layers")) ?? [] }
+
+    func cleanUp() {
+        if let ids = try? FileSystem.listDirectory(stateRoot) {
+            for id in ids { _ = try? berth("delete", "--force", id) }
+        }
+        // Bundles still mounted (a failed test): unmount before removing.
+        if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
+            for line in mounts.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count > 4, fields[4].hasPrefix(directory) { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+            }
+        }
+        _ = try? ImagesHost.run(["/bin/rm", "-rf", directory])
+    }
+}
+
+extension ChildProcess.Output {
+    var succeeded: Bool { status == .exited(0) }
+    var out: String { standardOutputText }
+    var err: String { standardErrorText.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
