@@ -46,8 +46,9 @@ extension Runtime {
         var record = ContainerRecord(id: id, bundle: bundle, rootfs: "", spec: spec)
         var consoleFD: Int32 = -1
         var callerEnd: Int32 = -1
+        // State is written twice: once the cgroup exists (so `delete --force` after a killed
+        // create finds it; before that the claimed directory alone is enough), and at the end.
         do {
-            try store.save(record)
             let builderBase = PlanBuilder(spec: spec, bundle: bundle)
             record.rootfs = try builderBase.rootfsPath()
             let cgroup = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
@@ -83,9 +84,9 @@ extension Runtime {
                 if let score = spec.process?.oomScoreAdj {
                     try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
                 }
+                // Not saved yet: until create ends, `delete --force` finds the init through the cgroup.
                 record.pid = pid
                 record.pidStartTime = ProcFS.startTime(of: pid)
-                try store.save(record)
                 return record.ociStateJSON(status: .creating)
             }
             handlers.runCreateHooks = { pid in

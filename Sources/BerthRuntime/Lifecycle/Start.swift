@@ -12,9 +12,8 @@ extension Runtime {
             guard status == .created else {
                 throw RuntimeError("cannot start container \"\(id)\": it is \(status.rawValue), not created")
             }
+            // No state write: with the exec fifo gone, the status reads as running.
             try releaseInit(of: record)
-            record.status = .running
-            try store.save(record)
             log.debug("start \(id): released pid \(record.pid)")
             do {
                 try HookRunner(hooks: record.spec.hooks, state: record.ociStateJSON(status: .running)).run(.poststart)
