@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups",
+                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork",
                 "BerthLinux", "BerthOCI", "CBerth",
             ]
         ),

@@ -3,3 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 Benchmarks/run_vs_runc.py --berth .build/release/berth --rootfs Fixtures/.cache/busybox-rootfs --runs "${RUNS:-200}"
+Benchmarks/cgroups/run.sh
+Benchmarks/images/run.sh
+Benchmarks/network/run.sh
+Benchmarks/agent/run.py --bin .build/release --launches "${LAUNCHES:-1000}" --tasks "${TASKS:-500}"

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthLinux
+import BerthNetwork
 import BerthRuntime
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,7 @@ extension Agent {
             records[id] = record
             transition(id, .killed, reason: .killedByScheduler, message: "killed while waiting to restart")
             book.release(taskId: id)
+            releaseNetwork(of: record)
             return try task(id)
         }
         let grace = graceSeconds ?? record.definition.killGracePeriodSeconds
@@ -55,9 +57,14 @@ extension Agent {
         guard let record = records[id], !record.definition.healthChecks.isEmpty else { return }
         stopHealthChecks(id)
         let run = record.run
+        // In bridge mode the task is reached at its own address on its container ports.
+        let attachment = (try? NetworkAttachment.load(network.checkpoint(TaskNetwork.id(of: record)))) ?? nil
+        let bridged = record.definition.network.mode == .bridge ? attachment?.primaryAddress : nil
+        let ports = bridged == nil ? record.allocation.hostPorts
+            : TaskNetwork.mappings(of: record).map(\.containerPort) + record.allocation.hostPorts.dropFirst(record.definition.network.portMappings.count)
         let probes = record.definition.healthChecks.map { check in
             HealthProbe(check: check, berthPath: configuration.berthPath, runtimeRoot: configuration.runtimeRoot,
-                        containerID: layout(id).containerID(run), hostPorts: record.allocation.hostPorts)
+                        containerID: layout(id).containerID(run), hostPorts: ports, address: bridged ?? "127.0.0.1")
         }
         healthChecks[id] = Task {
             await withTaskGroup(of: Void.self) { group in

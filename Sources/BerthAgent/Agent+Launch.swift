@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthImages
 import BerthLinux
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import FoundationEssentials
@@ -42,6 +43,14 @@ extension Agent {
         let status = TaskStatus(taskId: definition.id, state: .staging, containerId: layout.containerID(1), timestamp: now())
         let record = TaskRecord(definition: definition, allocation: allocation, status: status, bootID: bootID)
         do {
+            let builder = TaskSpecBuilder(definition: definition, allocation: allocation, layout: layout, run: 1,
+                                          cgroupParent: configuration.cgroupParent)
+            try network.validate(record, hostname: builder.hostname(), mappings: TaskNetwork.mappings(of: record))
+        } catch {
+            book.release(taskId: definition.id)
+            throw error
+        }
+        do {
             try FileSystem.createDirectory(layout.directory, mode: 0o700)
             try FileSystem.createDirectory(layout.sandbox, mode: 0o755)
         } catch {
@@ -72,11 +81,22 @@ extension Agent {
         transition(id, .starting)
         let run = record.run
         let layout = layout(id)
-        let builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
+        var builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
                                       cgroupParent: configuration.cgroupParent, agentEnvironment: configuration.taskEnvironment)
-        let images = imageStore, backend = configuration.rootfsBackend
+        let network = network, hostname = builder.hostname()
+        let mappings = groupMappings(of: record), current = record
+        let attached = await runBlocking("network \(id)") {
+            Result { () throws(APIError) in try network.attach(current, hostname: hostname, mappings: mappings) }
+        }
+        switch attached {
+        case .success(let attachment):
+            builder.network = attachment
+        case .failure(let error):
+            return finishWithoutRun(id, .error, reason: .launchFailed, message: "network: \(error.description)")
+        }
+        let images = imageStore, backend = configuration.rootfsBackend, ready = builder
         let prepared = await runBlocking("prepare \(id)") {
-            Result { () throws(APIError) in try TaskBundle.prepare(builder: builder, images: images, backend: backend) }
+            Result { () throws(APIError) in try TaskBundle.prepare(builder: ready, images: images, backend: backend) }
         }
         if case .failure(let error) = prepared {
             return finishWithoutRun(id, .error, reason: record.definition.container == nil ? .launchFailed : .imageFailed,
@@ -155,6 +175,29 @@ extension Agent {
             return
         }
         book.release(taskId: id)
+        releaseNetwork(of: record)
+    }
+
+    /// Every port mapping of the task's group (the task alone when it has no group).
+    func groupMappings(of record: TaskRecord) -> [BerthNetwork.PortMapping] {
+        guard let group = record.allocation.group else { return TaskNetwork.mappings(of: record) }
+        return records.values.filter { $0.allocation.group == group }.sorted { $0.id < $1.id }.flatMap(TaskNetwork.mappings)
+    }
+
+    /// Tears the task's network down once no task of its group still needs it.
+    func releaseNetwork(of record: TaskRecord) {
+        guard record.definition.network.mode != .host else { return }
+        let networkID = TaskNetwork.id(of: record)
+        let inUse = records.values.contains {
+            TaskNetwork.id(of: $0) == networkID && (!$0.status.state.isTerminal || $0.restartAt != nil)
+        }
+        guard !inUse else { return }
+        let network = network, log = log
+        Task {
+            if let problem = await runBlocking("network \(networkID)", { network.detach(networkID) }) {
+                log.error("network teardown failed; retried at the next start", ["network": networkID, "error": problem])
+            }
+        }
     }
 
     /// A run that never got a supervisor: terminal at once, and its resources return (or it

@@ -37,6 +37,15 @@ extension Agent {
                 log.warn("skipping a task directory without a readable checkpoint", ["dir": id, "error": error.description])
             }
         }
+        // Networks whose tasks all ended (berthd died before tearing them down) go now.
+        for networkID in network.checkpointedIDs() {
+            let inUse = records.values.contains {
+                TaskNetwork.id(of: $0) == networkID && (!$0.status.state.isTerminal || $0.restartAt != nil)
+            }
+            if !inUse, let problem = network.detach(networkID) {
+                log.error("network teardown failed", ["network": networkID, "error": problem])
+            }
+        }
         recoverySeconds = Double((ContinuousClock.now - began).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - began).components.seconds)
         log.info("recovered", ["tasks": String(records.count), "seconds": formatNumber(recoverySeconds)])

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthImages
 import BerthLinux
+import BerthNetwork
 import BerthRuntime
 import FoundationEssentials
 
@@ -16,6 +17,7 @@ public actor Agent {
     let runtime: Runtime
     let imageStore: ImageStore
     let launcher: SupervisorLauncher
+    let network: TaskNetwork
     let agentID: String
     let bootID: String
     let startedAt: Double
@@ -54,6 +56,7 @@ public actor Agent {
         launcher = SupervisorLauncher(
             supervisorPath: configuration.supervisorPath, berthPath: configuration.berthPath,
             runtimeRoot: configuration.runtimeRoot, logMaxBytes: configuration.logMaxBytes, logKeep: configuration.logKeep)
+        network = TaskNetwork(networking: Networking(settings: configuration.network), stateDir: configuration.stateDir)
         book = OfferBook(
             agentId: agentID, hostname: inventory.hostname, attributes: inventory.attributes,
             total: try inventory.totalResources(), gpuIndices: inventory.gpuIndices,

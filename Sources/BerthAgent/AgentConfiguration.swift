@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthImages
+import BerthNetwork
 
 /// Everything the agent needs to know before it starts; berthd fills it from flags, the
 /// environment and the config file.
@@ -18,11 +19,14 @@ public struct AgentConfiguration: Sendable {
     public var rootfsBackend: RootfsBackend
     /// Variables every task gets (the metrics relay adds STATSD_UDP_HOST/PORT).
     public var taskEnvironment: [String: String]
+    /// Namespace files, CNI config and plugin directories, the bridge's subnet.
+    public var network: NetworkSettings
 
     public init(stateDir: String, runtimeRoot: String, berthPath: String, supervisorPath: String,
                 logMaxBytes: Int = 10 << 20, logKeep: Int = 3, cgroupParent: String = "berthd",
                 inventory: InventoryConfig = InventoryConfig(), inventorySources: InventorySources = InventorySources(),
-                rootfsBackend: RootfsBackend = .overlay, taskEnvironment: [String: String] = [:]) {
+                rootfsBackend: RootfsBackend = .overlay, taskEnvironment: [String: String] = [:],
+                network: NetworkSettings = NetworkSettings()) {
         self.stateDir = stateDir
         self.runtimeRoot = runtimeRoot
         self.berthPath = berthPath
@@ -34,6 +38,7 @@ public struct AgentConfiguration: Sendable {
         self.inventorySources = inventorySources
         self.rootfsBackend = rootfsBackend
         self.taskEnvironment = taskEnvironment
+        self.network = network
     }
 
     public var imageStoreRoot: String { stateDir + "/images" }

@@ -130,7 +130,7 @@ struct TaskDefinitionTests {
     }
 
     @Test func commandIsExactlyOneOfCmdOrArgs() {
-        #expect(taskProblem(#"{"id": "a"}"#) == "cmd: one of cmd or args is required")
+        #expect(taskProblem(#"{"id": "a"}"#) == "cmd: one of cmd or args is required (or container.image)")
         #expect(taskProblem(#"{"id": "a", "cmd": "x", "args": ["x"]}"#) == "cmd: give either cmd or args, not both")
         #expect(taskProblem(#"{"id": "a", "cmd": ""}"#) == "cmd: must not be empty")
         #expect(taskProblem(#"{"id": "a", "args": []}"#) == "args: must not be empty")

@@ -45,7 +45,8 @@ extension TaskDefinition {
         try checkID(id, at: f("id"))
         switch (cmd, args) {
         case (nil, nil):
-            throw .badRequest(f("cmd"), "one of cmd or args is required")
+            // A container task may run its image's own Entrypoint and Cmd.
+            if container == nil { throw .badRequest(f("cmd"), "one of cmd or args is required (or container.image)") }
         case (.some, .some):
             throw .badRequest(f("cmd"), "give either cmd or args, not both")
         case (let cmd?, nil):

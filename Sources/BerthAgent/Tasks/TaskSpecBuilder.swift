@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthLinux
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 #if canImport(Glibc)
@@ -18,6 +19,8 @@ struct TaskSpecBuilder {
     var cgroupParent: String
     /// Extra environment the agent gives every task (STATSD_UDP_HOST and the like).
     var agentEnvironment: [String: String] = [:]
+    /// The task's network namespace and files (none and bridge modes); nil in host mode.
+    var network: NetworkAttachment?
 
     /// Capabilities a task's root user keeps (Docker's default set): enough to run ordinary
     /// services, nothing that reaches the host's kernel configuration.
@@ -54,6 +57,12 @@ struct TaskSpecBuilder {
         if imageSpec != nil {
             mounts.append(.init(destination: "/mnt/sandbox", type: "bind", source: layout.sandbox, options: ["rbind", "rw"]))
         }
+        if let hosts = network?.hostsPath {
+            mounts.append(.init(destination: "/etc/hosts", type: "bind", source: hosts, options: ["rbind", "ro"]))
+        }
+        if let resolv = network?.resolvConfPath {
+            mounts.append(.init(destination: "/etc/resolv.conf", type: "bind", source: resolv, options: ["rbind", "ro"]))
+        }
         spec.mounts = mounts
 
         var linux = spec.linux ?? .init()
@@ -89,9 +98,10 @@ struct TaskSpecBuilder {
     }
 
     private func namespaces() -> [Spec.Namespace] {
-        var types = ["pid", "mount", "ipc", "uts"]
-        if definition.network.mode != .host { types.append("network") }
-        return types.map { Spec.Namespace(type: $0) }
+        var namespaces = ["pid", "mount", "ipc", "uts"].map { Spec.Namespace(type: $0) }
+        // The network namespace is a file berthd made (shared by a task group), joined by path.
+        if let path = network?.namespacePath { namespaces.append(Spec.Namespace(type: "network", path: path)) }
+        return namespaces
     }
 
     /// PORT0.., PORT_NAME, the task's identity, then the task's own variables (which win).
@@ -110,6 +120,7 @@ struct TaskSpecBuilder {
         set("BERTH_TASK_ID", definition.id)
         set("BERTH_SANDBOX", definition.container == nil ? layout.sandbox : "/mnt/sandbox")
         set("HOST", hostNameOfMachine())
+        if let address = network?.primaryAddress ?? TaskNetwork.nodeAddress() { set("BERTH_IP", address) }
         for (index, port) in allocation.hostPorts.enumerated() {
             set("PORT\(index)", String(port))
             if index == 0 { set("PORT", String(port)) }
@@ -137,7 +148,7 @@ struct TaskSpecBuilder {
     }
 
     /// The task id as a hostname: letters, digits and '-', at most 63 characters.
-    private func hostname() -> String {
+    func hostname() -> String {
         let cleaned = definition.id.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
         let trimmed = String(cleaned.prefix(63))
         return trimmed.isEmpty ? "task" : trimmed

@@ -167,7 +167,10 @@ public struct Networking: Sendable {
     }
 
     /// The network lists a request needs, after refusing bad input before anything is touched.
-    func validate(_ request: AttachRequest) throws(NetworkError) -> [NetworkList] {
+    /// What `attach` checks before touching anything: the agent calls it at launch, so a bad
+    /// network name or port is refused to the client instead of failing the task later.
+    @discardableResult
+    public func validate(_ request: AttachRequest) throws(NetworkError) -> [NetworkList] {
         try NetworkNamespaces.validateName(request.id, field: "id")
         try Self.validateHostname(request.hostname)
         if request.mode != .bridge, let name = request.networkName {

@@ -135,9 +135,7 @@ extension Runtime {
     }
 
     func absolutePath(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        return String(cString: getcwd(&buffer, buffer.count)) + "/" + path
+        path.hasPrefix("/") ? path : FileSystem.currentDirectory() + "/" + path
     }
 }
 

@@ -1,4 +1,6 @@
 import ArgumentParser
+import BerthAPI
+import BerthLinux
 import BerthImages
 import BerthLinux
 import BerthOCI
@@ -18,12 +20,22 @@ struct ImageCommand: ParsableCommand {
 
 /// Options every `berth image` command takes.
 struct ImageStoreOptions: ParsableArguments {
-    @Option(help: "Image store directory (it must survive reboots).")
-    var store: String = ImageStore.defaultRoot
+    @Option(help: "Image store directory (it must survive reboots; default \(ImageStore.defaultRoot)).")
+    var store: String?
 
     func open(_ global: GlobalOptions) throws -> ImageStore {
         _ = try global.prepare()
-        return ImageStore(root: store)
+        return ImageStore(root: store ?? ImageStore.defaultRoot)
+    }
+
+    /// berthd's store when berthd answers on its socket (and no --store was given), so an
+    /// import is seen by the agent at once; else the store directory in-process.
+    func berthd(_ global: GlobalOptions) -> AgentClient? {
+        guard store == nil else { return nil }
+        let client = global.agentClient
+        guard let fd = try? UnixSocket.connect(client.socketPath) else { return nil }
+        fd.close()
+        return client
     }
 }
 
@@ -46,6 +58,12 @@ struct ImageImportCommand: ParsableCommand {
     @Argument(help: "Layout directory or archive file.") var path: String
 
     func run() throws {
+        if let berthd = options.berthd(global), ref == nil {
+            let absolute = path.hasPrefix("/") ? path : FileSystem.currentDirectory() + "/" + path
+            let image = try berthd.call("POST", Routes.importImage, body: ImportRequest(path: absolute, name: name), as: Image.self)
+            print("\(image.name) \(image.id)")
+            return
+        }
         let store = try options.open(global)
         let image = try imageOperation { () throws(ImageError) in try store.import(path: path, name: name, reference: ref) }
         print("\(image.name) \(image.id)")
@@ -62,8 +80,13 @@ struct ImageListCommand: ParsableCommand {
         guard format == "table" || format == "json" else {
             throw CommandError(description: "image list: --format: \"\(format)\" is not table or json")
         }
-        let store = try options.open(global)
-        let images = try imageOperation { () throws(ImageError) in try store.list() }
+        let images: [Image]
+        if let berthd = options.berthd(global) {
+            images = try berthd.call("GET", Routes.images, as: [Image].self)
+        } else {
+            let store = try options.open(global)
+            images = try imageOperation { () throws(ImageError) in try store.list() }
+        }
         if format == "json" {
             print(try OCIJSON.encodeString(images, pretty: false))
             return
@@ -100,6 +123,10 @@ struct ImageRemoveCommand: ParsableCommand {
     @Argument(help: "NAME[:TAG].") var names: [String]
 
     func run() throws {
+        if let berthd = options.berthd(global) {
+            for name in names { _ = try berthd.call("DELETE", Routes.image(name), as: AgentClient.Empty.self) }
+            return
+        }
         let store = try options.open(global)
         for name in names { try imageOperation { () throws(ImageError) in try store.remove(name) } }
     }
