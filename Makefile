@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Debian packages Berth needs to build, run and test.
 APT_PACKAGES := build-essential pkg-config libseccomp-dev libcap-dev busybox-static zlib1g-dev libzstd-dev zstd \
                 runc podman umoci skopeo file procps iproute2 python3 \
-                containernetworking-plugins iptables curl rsync
+                containernetworking-plugins iptables curl rsync prometheus strace
 SWIFT_FLAGS ?=
 FIXTURES := Fixtures/.cache
 ROOTFS := $(FIXTURES)/busybox-rootfs

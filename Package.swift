@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork",
+                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork", "BerthMetrics",
                 "BerthLinux", "BerthOCI", "CBerth",
             ]
         ),
@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAgent", "BerthAPI", "BerthServer", "BerthLinux", "BerthOCI",
+                "BerthAgent", "BerthAPI", "BerthServer", "BerthMetrics", "BerthLinux", "BerthOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

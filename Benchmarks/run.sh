@@ -6,4 +6,5 @@ Benchmarks/run_vs_runc.py --berth .build/release/berth --rootfs Fixtures/.cache/
 Benchmarks/cgroups/run.sh
 Benchmarks/images/run.sh
 Benchmarks/network/run.sh
+Benchmarks/metrics/run.sh
 Benchmarks/agent/run.py --bin .build/release --launches "${LAUNCHES:-1000}" --tasks "${TASKS:-500}"

@@ -76,7 +76,9 @@ extension Agent {
     func startRun(_ id: String) async {
         guard var record = records[id], !record.status.state.isTerminal || record.restartAt != nil else { return }
         record.restartAt = nil
+        record.runRequestedAt = now()
         records[id] = record
+        metrics?.launchStarted()
         if record.killRequested { return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started") }
         transition(id, .starting)
         let run = record.run
@@ -94,6 +96,7 @@ extension Agent {
         case .failure(let error):
             return finishWithoutRun(id, .error, reason: .launchFailed, message: "network: \(error.description)")
         }
+        builder.agentEnvironment.merge(await openRelay(for: record, containerID: layout.containerID(run))) { $1 }
         let images = imageStore, backend = configuration.rootfsBackend, ready = builder
         let prepared = await runBlocking("prepare \(id)") {
             Result { () throws(APIError) in try TaskBundle.prepare(builder: ready, images: images, backend: backend) }
@@ -125,6 +128,7 @@ extension Agent {
         switch event {
         case .started(let id, let run):
             guard let record = records[id], record.run == run, record.status.state == .starting else { return }
+            if let requested = record.runRequestedAt { metrics?.launchSucceeded(after: now() - requested) }
             transition(id, .running)
             startHealthChecks(id)
         case .ended(let id, let run):
@@ -149,6 +153,7 @@ extension Agent {
         }
         guard let record = records[id], record.run == run else { return }
         let outcome = Outcome(exit: exit, oomKilled: oomKilled, record: record)
+        if outcome.state == .error { metrics?.launchFailed(reason: outcome.reason.rawValue) }
         transition(id, outcome.state, reason: outcome.reason, message: outcome.message,
                    exitCode: exit?.exitCode, signal: exit?.signal)
         scheduleRestartOrRelease(id)
@@ -176,6 +181,7 @@ extension Agent {
         }
         book.release(taskId: id)
         releaseNetwork(of: record)
+        closeRelay(id)
     }
 
     /// Every port mapping of the task's group (the task alone when it has no group).
@@ -203,6 +209,7 @@ extension Agent {
     /// A run that never got a supervisor: terminal at once, and its resources return (or it
     /// restarts, if its policy says so).
     func finishWithoutRun(_ id: String, _ state: TaskState, reason: TaskStatusReason, message: String) {
+        if state == .error { metrics?.launchFailed(reason: reason.rawValue) }
         transition(id, state, reason: reason, message: message)
         scheduleRestartOrRelease(id)
     }

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthImages
 import BerthLinux
+import BerthMetrics
 import BerthNetwork
 import BerthRuntime
 import FoundationEssentials
@@ -28,6 +29,8 @@ public actor Agent {
     var subscribers: [Int: AsyncStream<TaskStatus>.Continuation] = [:]
     var nextSubscriber = 0
     var healthChecks: [String: Task<Void, Never>] = [:]
+    var metrics: AgentMetrics?
+    var relay: StatsDRelay?
     /// How long the last recovery took, for `berth agent info` and the metrics.
     public internal(set) var recoverySeconds: Double = 0
 

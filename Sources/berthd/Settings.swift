@@ -2,6 +2,7 @@ import BerthAgent
 import BerthAPI
 import BerthImages
 import BerthLinux
+import BerthMetrics
 import BerthOCI
 import FoundationEssentials
 #if canImport(Glibc)
@@ -18,6 +19,8 @@ struct Settings: Sendable {
         var socketGroup: String?
         var metricsAddress: String?
         var statsdAddress: String?
+        /// "dogstatsd" (tags) or "prefix" (identity in the metric name).
+        var statsdFormat: String?
         var runtimeRoot: String?
         var logMaxBytes: Int?
         var logKeep: Int?
@@ -31,6 +34,7 @@ struct Settings: Sendable {
     var socketGroup = "berth"
     var metricsAddress = "127.0.0.1:9110"
     var statsdAddress: String?
+    var statsdFormat = "dogstatsd"
     var runtimeRoot = "/run/berth"
     var logMaxBytes = 10 << 20
     var logKeep = 3
@@ -80,6 +84,7 @@ struct Settings: Sendable {
         if let v = file.socketGroup { socketGroup = v }
         if let v = file.metricsAddress { metricsAddress = v }
         if let v = file.statsdAddress { statsdAddress = v }
+        if let v = file.statsdFormat { statsdFormat = v }
         if let v = file.runtimeRoot { runtimeRoot = v }
         if let v = file.logMaxBytes { logMaxBytes = v }
         if let v = file.logKeep { logKeep = v }
@@ -92,16 +97,23 @@ struct Settings: Sendable {
         for (name, path) in [("stateDir", stateDir), ("socket", socket), ("runtimeRoot", runtimeRoot)] where !path.hasPrefix("/") {
             throw APIError.badRequest(name, "must be an absolute path, got \"\(path)\"")
         }
+        if statsdFormat != "dogstatsd" && statsdFormat != "prefix" {
+            throw APIError.badRequest("statsdFormat", "must be dogstatsd or prefix, got \"\(statsdFormat)\"")
+        }
         if logMaxBytes < 4096 { throw APIError.badRequest("logMaxBytes", "must be at least 4096, got \(logMaxBytes)") }
         if logKeep < 0 || logKeep > 100 { throw APIError.badRequest("logKeep", "must be between 0 and 100, got \(logKeep)") }
-        try Self.checkAddress(metricsAddress, field: "metricsAddress")
+        try Self.checkAddress(metricsAddress, field: "metricsAddress", allowAnyPort: true)
         if let statsdAddress { try Self.checkAddress(statsdAddress, field: "statsdAddress") }
     }
 
-    /// HOST:PORT with a port in 1...65535.
-    static func checkAddress(_ address: String, field: String) throws(APIError) {
+    /// HOST:PORT with a port in 1...65535 (0, any free port, where `allowAnyPort`).
+    static func checkAddress(_ address: String, field: String, allowAnyPort: Bool = false) throws(APIError) {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              (1...65535).contains(port), colon != address.startIndex
+              ((allowAnyPort ? 0 : 1)...65535).contains(port), colon != address.startIndex
         else { throw APIError.badRequest(field, "must be HOST:PORT, got \"\(address)\"") }
     }
+}
+
+extension Settings {
+    var statsdTagging: StatsDTagging { statsdFormat == "prefix" ? .namePrefix("berth") : .dogStatsD }
 }

@@ -59,8 +59,10 @@ struct Berthd: ParsableCommand {
         let server = APIServer(configuration: serverConfiguration, handler: AgentRoutes(agent: agent),
                                log: { log.info($0) })
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let metrics = try await Telemetry(settings: settings, eventLoops: eventLoops, agent: agent, log: log)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run(group: eventLoops) }
+            metrics.start(in: &group)
             group.addTask {
                 let signal = await Shutdown.waitForSignal()
                 log.info("stopping on signal \(signal); tasks keep running under their supervisors")
@@ -68,6 +70,7 @@ struct Berthd: ParsableCommand {
             try await group.next()
             group.cancelAll()
         }
+        await metrics.relay.closeAll()
         try await eventLoops.shutdownGracefully()
         log.info("berthd stopped")
     }

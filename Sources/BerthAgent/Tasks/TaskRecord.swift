@@ -23,6 +23,8 @@ public struct TaskRecord: Codable, Sendable {
     public var killedForHealth: Bool
     /// When a pending restart is due (seconds since the epoch), while the task waits for it.
     public var restartAt: Double?
+    /// When the current run was asked for, for the launch latency metric.
+    public var runRequestedAt: Double?
 
     public init(definition: TaskDefinition, allocation: TaskAllocation, status: TaskStatus, bootID: String) {
         self.definition = definition

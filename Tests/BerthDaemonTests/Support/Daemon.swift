@@ -95,8 +95,10 @@ final class Daemon: @unchecked Sendable {
         let logFile = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
         defer { logFile.close() }
         let binary = Host.binDirectory + "/berthd"
+        // Each test's berthd serves metrics on a port of its own (0: the kernel picks one).
+        let metrics = extraArguments.contains("--metrics-address") ? [] : ["--metrics-address", "127.0.0.1:0"]
         let child = ChildProcess(path: binary, arguments: [binary, "--state-dir", stateDir, "--socket", socket,
-                                                            "--runtime-root", runtimeRoot] + extraArguments)
+                                                            "--runtime-root", runtimeRoot] + metrics + extraArguments)
         process = try child.spawn(stdout: logFile.rawValue, stderr: logFile.rawValue)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
@@ -124,6 +126,18 @@ final class Daemon: @unchecked Sendable {
     }
 
     func log() -> String { (try? FileSystem.readString(logPath)) ?? "" }
+
+    /// The metrics endpoint's port, from berthd's log line.
+    func metricsPort() throws -> Int {
+        for _ in 0..<100 {
+            if let line = log().split(separator: "\n").last(where: { $0.contains("metrics on http://") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0.split(separator: "/").first ?? "") }) {
+                return port
+            }
+            usleep(50_000)
+        }
+        throw DaemonError("berthd logged no metrics address: \(log())")
+    }
 
     // MARK: API shortcuts
 
