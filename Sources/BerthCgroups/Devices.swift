@@ -61,6 +61,83 @@ enum DeviceRules {
         return writes
     }
 
+    /// One entry of the v1 exception list: type, major, minor (-1 = "*").
+    struct V1Key: Hashable, Comparable {
+        var type: Character
+        var major: Int64
+        var minor: Int64
+
+        static func < (a: V1Key, b: V1Key) -> Bool {
+            (a.type, a.major, a.minor) < (b.type, b.major, b.minor)
+        }
+
+        var text: String { "\(type) \(major == -1 ? "*" : "\(major)"):\(minor == -1 ? "*" : "\(minor)")" }
+    }
+
+    /// The exception list (key to access letters) the kernel holds after `v1Writes`, worked out
+    /// the way it does it: under deny-by-default an allow adds letters to the entry with exactly
+    /// that key and a deny takes them away; "a" alone resets the list and the default. nil when
+    /// the rules end allowing by default (devices.list then shows only "a *:* rwm").
+    static func v1Exceptions(_ rules: [Resources.DeviceRule]) -> [V1Key: Set<Character>]? {
+        var allowByDefault = false
+        var list: [V1Key: Set<Character>] = [:]
+        for write in v1Writes(rules) {
+            let allow = write.file == "devices.allow"
+            guard let (key, access) = parseV1Line(write.line) else {
+                // The bare "a": everything.
+                allowByDefault = allow
+                list = [:]
+                continue
+            }
+            // An exception grants under deny-by-default and refuses under allow-by-default.
+            if allow != allowByDefault {
+                list[key, default: []].formUnion(access)
+            } else {
+                list[key]?.subtract(access)
+                if list[key]?.isEmpty == true { list[key] = nil }
+            }
+        }
+        return allowByDefault ? nil : list
+    }
+
+    /// devices.list as a deny-by-default exception list; nil when it allows by default.
+    static func parseV1List(_ text: String) -> [V1Key: Set<Character>]? {
+        var list: [V1Key: Set<Character>] = [:]
+        for line in text.split(separator: "\n") {
+            if line == "a *:* rwm" { return nil }
+            guard let (key, access) = parseV1Line(String(line)) else { return nil }
+            list[key, default: []].formUnion(access)
+        }
+        return list
+    }
+
+    /// "c 1:3 rwm" or "c *:* m"; nil for the bare "a" and for anything unexpected.
+    private static func parseV1Line(_ line: String) -> (V1Key, Set<Character>)? {
+        let parts = line.split(separator: " ")
+        guard parts.count == 3, let type = parts[0].first, parts[0].count == 1 else { return nil }
+        let numbers = parts[1].split(separator: ":", omittingEmptySubsequences: false)
+        guard numbers.count == 2 else { return nil }
+        func number(_ text: Substring) -> Int64? { text == "*" ? -1 : Int64(text) }
+        guard let major = number(numbers[0]), let minor = number(numbers[1]) else { return nil }
+        return (V1Key(type: type, major: major, minor: minor), Set(parts[2]))
+    }
+
+    /// The writes that turn the `current` exception list into `target` without refusing, even
+    /// for a moment, anything both allow: first the missing grants, then the removals.
+    static func v1Changes(from current: [V1Key: Set<Character>], to target: [V1Key: Set<Character>]) -> [(file: String, line: String)] {
+        func access(_ letters: Set<Character>) -> String { String("rwm".filter { letters.contains($0) }) }
+        var writes: [(file: String, line: String)] = []
+        for key in target.keys.sorted() {
+            let missing = target[key]!.subtracting(current[key] ?? [])
+            if !missing.isEmpty { writes.append(("devices.allow", "\(key.text) \(access(missing))")) }
+        }
+        for key in current.keys.sorted() {
+            let extra = current[key]!.subtracting(target[key] ?? [])
+            if !extra.isEmpty { writes.append(("devices.deny", "\(key.text) \(access(extra))")) }
+        }
+        return writes
+    }
+
     static func cRules(_ rules: [Resources.DeviceRule]) -> [berth_device_rule] {
         rules.map { rule in
             let r = normalize(rule)

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// Blocks until the memory controller reports an OOM in one cgroup.
-/// v2: inotify on memory.events (the kernel signals a modification when a counter moves).
+/// v2: inotify on memory.events (the kernel signals a modification when a counter moves); an
+/// event is an oom_kill.
 /// v1: an eventfd registered through cgroup.event_control for memory.oom_control (the kernel
 /// also signals it when the cgroup is removed).
 /// `next()` may run on any thread; `cancel()` from another one wakes it. Files close on deinit.
@@ -91,60 +92,108 @@ public final class OOMWatcher: Sendable {
         _ = Glibc.write(cancelFD, &one, 8)
     }
 
+    /// What `wait(until:orReadable:)` ends with.
+    public enum Wait: Sendable, Equatable {
+        case event(Event)
+        /// The deadline came first.
+        case deadline
+        /// The extra descriptor became readable first (a pidfd: its process ended). An OOM that
+        /// happened before it is reported first.
+        case readable
+    }
+
     /// Blocks until an OOM, the removal of the cgroup, or `cancel()`.
     public func next() throws(CgroupError) -> Event {
         while true {
-            if case .v2 = kind, let event = checkV2() { return event }
-            let watched: Int32
-            switch kind {
-            case .v1(let efd, _): watched = efd
-            case .v2(let inotify): watched = inotify
-            }
-            var fds = [pollfd(fd: watched, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: cancelFD, events: Int16(POLLIN), revents: 0)]
+            if case .event(let event) = try wait(deadline: nil, extra: nil) { return event }
+        }
+    }
+
+    /// Like `next()`, but gives up at `deadline` and also wakes when `extra` becomes readable,
+    /// so one thread can watch for OOMs, time its own work and notice its container's end.
+    public func wait(until deadline: ContinuousClock.Instant, orReadable extra: Int32? = nil) throws(CgroupError) -> Wait {
+        try wait(deadline: deadline, extra: extra)
+    }
+
+    private func wait(deadline: ContinuousClock.Instant?, extra: Int32?) throws(CgroupError) -> Wait {
+        while true {
+            if case .v2 = kind, let event = checkV2() { return .event(event) }
             // kernfs sends no inotify event when a v2 cgroup is removed: look once a second.
-            let ready = poll(&fds, 2, 1000)
+            var timeout: Int32 = 1000
+            if let deadline {
+                let left = ContinuousClock.now.duration(to: deadline)
+                if left <= .zero { return .deadline }
+                timeout = min(timeout, left.pollMilliseconds)
+            }
+            var fds = [pollfd(fd: watchedFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: cancelFD, events: Int16(POLLIN), revents: 0)]
+            if let extra { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw CgroupError("wait for OOM in \(directory): \(Errno.current)", errno: .current)
             }
             if ready == 0 {
-                if !FileSystem.isDirectory(directory) { return .cgroupRemoved }
+                if !FileSystem.isDirectory(directory) { return .event(.cgroupRemoved) }
                 continue
             }
-            if fds[1].revents != 0 { return .cancelled }
-            guard fds[0].revents != 0 else { continue }
-            switch kind {
-            case .v1(let efd, _):
-                var count: UInt64 = 0
-                _ = Glibc.read(efd, &count, 8)
-                // The same eventfd fires when the cgroup goes away.
-                if !FileSystem.exists(directory + "/memory.oom_control") { return .cgroupRemoved }
-                return .oom(kills: CgroupFile.keyed(directory + "/memory.oom_control")["oom_kill"])
-            case .v2(let inotify):
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let length = buffer.withUnsafeMutableBytes { Glibc.read(inotify, $0.baseAddress, $0.count) }
-                var offset = 0
-                var removed = false
-                // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[]; }
-                while length > 0 && offset + 16 <= length {
-                    let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
-                    let nameLength = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) }
-                    if mask & UInt32(IN_IGNORED) != 0 || mask & UInt32(IN_DELETE_SELF) != 0 { removed = true }
-                    offset += 16 + Int(nameLength)
+            if fds[1].revents != 0 { return .event(.cancelled) }
+            if fds[0].revents != 0, let event = consume() { return .event(event) }
+            if fds.count > 2, fds[2].revents != 0 {
+                // The kernel counts the kill before the victim can exit, but the v1 eventfd may
+                // have been looked at just before: look again before saying "ended".
+                if case .v1 = kind {
+                    var again = pollfd(fd: watchedFD, events: Int16(POLLIN), revents: 0)
+                    if poll(&again, 1, 0) > 0, let event = consume() { return .event(event) }
+                } else if let event = checkV2() {
+                    return .event(event)
                 }
-                if let event = checkV2() { return event }
-                if removed || !FileSystem.exists(directory + "/memory.events") { return .cgroupRemoved }
+                return .readable
             }
+        }
+    }
+
+    private var watchedFD: Int32 {
+        switch kind {
+        case .v1(let efd, _): return efd
+        case .v2(let inotify): return inotify
+        }
+    }
+
+    /// Reads what made the watched descriptor readable; nil when it was nothing new.
+    private func consume() -> Event? {
+        switch kind {
+        case .v1(let efd, _):
+            var count: UInt64 = 0
+            _ = Glibc.read(efd, &count, 8)
+            // The same eventfd fires when the cgroup goes away.
+            if !FileSystem.exists(directory + "/memory.oom_control") { return .cgroupRemoved }
+            return .oom(kills: CgroupFile.keyed(directory + "/memory.oom_control")["oom_kill"])
+        case .v2(let inotify):
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let length = buffer.withUnsafeMutableBytes { Glibc.read(inotify, $0.baseAddress, $0.count) }
+            var offset = 0
+            var removed = false
+            // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[]; }
+            while length > 0 && offset + 16 <= length {
+                let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
+                let nameLength = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) }
+                if mask & UInt32(IN_IGNORED) != 0 || mask & UInt32(IN_DELETE_SELF) != 0 { removed = true }
+                offset += 16 + Int(nameLength)
+            }
+            if let event = checkV2() { return event }
+            if removed || !FileSystem.exists(directory + "/memory.events") { return .cgroupRemoved }
+            return nil
         }
     }
 
     private func checkV2() -> Event? {
         let counters = CgroupFile.keyed(directory + "/memory.events")
         let now = (counters["oom"] ?? 0, counters["oom_kill"] ?? 0)
+        // oom_kill, not oom: "oom" moves first, and counting both would tell one kill twice.
         let moved = seen.withLock { last -> Bool in
             defer { last = now }
-            return now.0 > last.0 || now.1 > last.1
+            return now.1 > last.1
         }
         return moved ? .oom(kills: now.1) : nil
     }

@@ -23,10 +23,22 @@ struct V1Limits {
                 try set("\(limit.limit)", "hugetlb.\(limit.pageSize).limit_in_bytes", in: dir, field: "hugepageLimits[\(index)].limit")
             }
         }
-        if let rules = resources.devices, let dir = driver.directory(for: "devices") {
-            for write in DeviceRules.v1Writes(rules) {
-                try set(write.line, write.file, in: dir, field: write.index.map { "devices[\($0)]" } ?? "devices")
+        if let rules = resources.devices, let dir = driver.directory(for: "devices") { try applyDevices(rules, dir) }
+    }
+
+    /// A cgroup that already denies by default (a running container being updated) gets only the
+    /// difference, so a device allowed before and after is never refused in between. Otherwise
+    /// (a new cgroup inherits "a *:* rwm") the list is written from "deny everything" on.
+    private func applyDevices(_ rules: [Resources.DeviceRule], _ dir: String) throws(CgroupError) {
+        if let target = DeviceRules.v1Exceptions(rules),
+           let current = CgroupFile.text(dir + "/devices.list").flatMap(DeviceRules.parseV1List) {
+            for write in DeviceRules.v1Changes(from: current, to: target) {
+                try set(write.line, write.file, in: dir, field: "devices")
             }
+            return
+        }
+        for write in DeviceRules.v1Writes(rules) {
+            try set(write.line, write.file, in: dir, field: write.index.map { "devices[\($0)]" } ?? "devices")
         }
     }
 

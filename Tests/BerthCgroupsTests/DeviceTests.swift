@@ -79,6 +79,56 @@ extension CgroupSuites {
             }
         }
 
+        @Test(.enabled(if: CgroupTestHost.rootOrCI, "needs root; in CI it runs and fails without it"), .enabled(if: CgroupTestHost.hasV1Devices, "needs a v1 devices controller"))
+        func v1UpdateNeverRefusesWhatStaysAllowed() throws {
+            // /dev/zero is allowed before, during and after 1000 updates that add and remove
+            // /dev/null; a loop inside opens it all along. Rewriting the list from "deny all"
+            // would refuse it for the moment between the two writes.
+            let withNull = zeroOnly + [.init(allow: true, type: "c", major: 1, minor: 3, access: "rw")]
+            try withTestCgroup(Resources(devices: zeroOnly)) { cgroup in
+                let devices = try #require(cgroup.directory(version: 1, controller: "devices"))
+                let stop = "/tmp/berth-devices-\(UInt32.random(in: 0...UInt32.max))"
+                defer { unlink(stop) }
+                var shell = try GatedShell("n=0; while [ ! -e \(stop) ]; do n=$((n+1)); true < /dev/zero || echo REFUSED; done; echo loops=$n")
+                defer { shell.close() }
+                try cgroup.addProcess(shell.pid)
+                shell.release()
+                for round in 0..<1000 {
+                    try cgroup.update(Resources(devices: round % 2 == 0 ? withNull : zeroOnly))
+                }
+                #expect(readFile(devices + "/devices.list") == "c 1:5 rwm")
+                try cgroup.update(Resources(devices: withNull))
+                #expect(Set(readFile(devices + "/devices.list").split(separator: "\n")) == ["c 1:3 rw", "c 1:5 rwm"])
+                #expect(close(open(stop, O_CREAT | O_WRONLY, 0o644)) == 0)
+                let (status, output) = try shell.finish()
+                #expect(status == .exited(0), "\(output)")
+                #expect(output.hasPrefix("loops="), "\(output)")
+                #expect(!output.contains("REFUSED") && !output.contains("not permitted"), "\(output)")
+            }
+        }
+
+        @Test
+        func v1ExceptionListsAndTheirDifference() {
+            // What the kernel keeps after deny-all and the writes, and the writes from one list to another.
+            let rules: [Resources.DeviceRule] = [
+                .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
+                .init(allow: false, type: "c", major: 1, minor: 3, access: "w"),
+                .init(allow: true, type: "a", major: 136, access: "rw"),
+            ]
+            let key = { (type: Character, major: Int64, minor: Int64) in DeviceRules.V1Key(type: type, major: major, minor: minor) }
+            let target = DeviceRules.v1Exceptions(rules)
+            #expect(target == [key("c", 1, 3): ["r", "m"], key("c", 136, -1): ["r", "w"], key("b", 136, -1): ["r", "w"]])
+            #expect(DeviceRules.v1Exceptions([.init(allow: false), .init(allow: true)]) == nil)
+            #expect(DeviceRules.parseV1List("a *:* rwm") == nil)
+            #expect(DeviceRules.parseV1List("") == [:])
+            let current = DeviceRules.parseV1List("c 1:3 rwm\nc 1:5 rwm")
+            #expect(current == [key("c", 1, 3): ["r", "w", "m"], key("c", 1, 5): ["r", "w", "m"]])
+            let writes = DeviceRules.v1Changes(from: current!, to: target!).map { "\($0.file) \($0.line)" }
+            #expect(writes == ["devices.allow b 136:* rw", "devices.allow c 136:* rw",
+                               "devices.deny c 1:3 w", "devices.deny c 1:5 rwm"])
+            #expect(DeviceRules.v1Changes(from: target!, to: target!).isEmpty)
+        }
+
         @Test
         func programShape() {
             // Everything-rules end the program early (the verifier refuses unreachable code).

@@ -85,6 +85,33 @@ struct ResourceTests {
         #expect(try sandbox.berth("delete", id).succeeded)
     }
 
+    @Test("events ends when the container does, without waiting for the next stats, and reports no OOM")
+    func eventsEndWithTheContainer() throws {
+        let sandbox = try Sandbox("evend")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("evend")
+        let bundle = try sandbox.bundle(["sh", "-c", "until [ -e /go ]; do sleep 0.1; done"]) {
+            $0.linux?.resources = Spec.Resources(memory: .init(limit: 32 << 20))
+        }
+        #expect(try sandbox.berth("run", "-d", "--keep", "--bundle", bundle, id).succeeded)
+        // An hour between stats: only the container's end can finish the stream. The container
+        // is told to end once the stream holds its init's pidfd (slow machines start late).
+        let script = """
+            \(TestHost.berthBinary) --root \(sandbox.stateRoot) events --interval 1h \(id) &
+            pid=$!
+            i=0
+            until ls -l /proc/$pid/fd 2>/dev/null | grep -q pidfd; do i=$((i+1)); [ $i -gt 2400 ] && break; sleep 0.05; done
+            touch \(bundle)/rootfs/go
+            wait $pid
+            """
+        let events = try TestHost.run(["/bin/sh", "-c", script], timeout: .seconds(180))
+        #expect(events.succeeded, "\(events.err)")
+        #expect(events.out.isEmpty, "\(events.out)")
+        #expect(try sandbox.state(id).status == .stopped)
+        #expect(try sandbox.berth("delete", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
     @Test("a pids limit makes fork fail inside the container")
     func pidsLimit() throws {
         let sandbox = try Sandbox("pids")

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs CMD... as root, with CI=true, inside a real Linux kernel booted with cgroup v1 disabled
 # (pure cgroup v2), with this machine's filesystem shared in read-only over 9p. Prints CMD's
-# output and exits with CMD's exit status.
+# output and exits with CMD's exit status. BERTH_* variables of the caller's environment are
+# passed in.
 #
 #   Tests/vm/run-in-v2-vm.sh CMD [ARG...]
 #
@@ -59,6 +60,14 @@ trap 'rm -rf "$shared"' EXIT
     echo 'echo "run-in-v2-vm: $(uname -r), cgroup v2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)" >&2'
     echo "cd $(printf '%q' "$PWD")"
     echo 'export CI=true'
+    # The guest starts with a clean environment: carry over what tells the tests where things
+    # are (BERTH_BINARY, BERTH_ROOTFS, ...).
+    while IFS='=' read -r name _; do
+        if [ -n "$name" ]; then printf 'export %s=%q\n' "$name" "${!name}"; fi
+    done < <(env | grep -E '^BERTH_[A-Z_]*=' || true)
+    # Tests copy the rootfs for every bundle; over 9p under emulation that takes minutes when
+    # they run in parallel. One copy into the guest's own /tmp first makes each a memory copy.
+    echo 'if [ -d "${BERTH_ROOTFS:-}" ]; then cp -a "$BERTH_ROOTFS" /tmp/berth-rootfs && export BERTH_ROOTFS=/tmp/berth-rootfs; fi'
     printf '%q ' "$@"; echo
     echo 'status=$?'
     echo 'echo "$status" > '"$shared"'/status'

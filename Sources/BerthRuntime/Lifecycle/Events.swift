@@ -104,31 +104,50 @@ extension Runtime {
     }
 
     /// Streams events until the container stops (or is deleted): a stats event every `interval`
-    /// and an oom event whenever the cgroup's OOM kill count rises.
+    /// and an oom event whenever the OOM killer strikes in its cgroup. One thread waits on the
+    /// cgroup's OOM notification (v1 eventfd, v2 memory.events) and the init's pidfd, so an OOM
+    /// is told as it happens and the stream ends as the container does, without polling.
     public func streamEvents(id: String, interval: Duration, emit: (ContainerEvent) -> Void) throws {
         try StateStore.validate(id: id)
         let record = try store.load(id: id)
         guard status(of: record) != .stopped, let cgroup = record.cgroup?.cgroup else {
             throw RuntimeError("events: container \"\(id)\" is \(status(of: record).rawValue)")
         }
-        let clock = ContinuousClock()
-        var lastKills = cgroup.oomKillCount() ?? 0
-        var nextStats = clock.now + interval
-        let tick = min(interval, .milliseconds(200))
+        // The pidfd first, then the check that the pid is still the container's init.
+        guard let process = try? ProcessHandle.open(pid: record.pid),
+              let current = try? store.load(id: id), status(of: current) != .stopped else { return }
+        defer { process.close() }
+        // Without a memory controller there is nothing to watch: the pidfd and the clock remain.
+        let watcher = try? cgroup.oomWatcher()
+        var reportedKills = cgroup.oomKillCount() ?? 0
+        func reportOOM(_ kills: UInt64?) {
+            emit(ContainerEvent(oomIn: id))
+            reportedKills = max(reportedKills + 1, kills ?? 0)
+        }
+        var nextStats = ContinuousClock.now + interval
         while true {
-            if let kills = cgroup.oomKillCount(), kills > lastKills {
-                lastKills = kills
-                emit(ContainerEvent(oomIn: id))
+            var ended = false
+            if let watcher {
+                let woken = Result { () throws(CgroupError) in try watcher.wait(until: nextStats, orReadable: process.pidfd.rawValue) }
+                switch woken {
+                case .success(.event(.oom(let kills))): reportOOM(kills)
+                case .success(.event(.cgroupRemoved)), .success(.event(.cancelled)), .success(.readable): ended = true
+                case .success(.deadline): break
+                case .failure(let error): throw RuntimeError("events: \(error)")
+                }
+            } else {
+                ended = try process.waitReadable(timeout: ContinuousClock.now.duration(to: nextStats))
             }
-            guard let current = try? store.load(id: id), status(of: current) != .stopped, cgroup.exists() else { return }
-            if clock.now >= nextStats {
+            if ended {
+                // An OOM kill counted after the last notification (v1 notifies before the kill).
+                if let kills = cgroup.oomKillCount(), kills > reportedKills { reportOOM(kills) }
+                return
+            }
+            if ContinuousClock.now >= nextStats {
+                guard cgroup.exists() else { return }
                 emit(ContainerEvent(stats: cgroup.stats(), id: id))
-                nextStats = clock.now + interval
+                nextStats = ContinuousClock.now + interval
             }
-            var request = timespec(tv_sec: Int(tick.components.seconds),
-                                   tv_nsec: Int(tick.components.attoseconds / 1_000_000_000))
-            var remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
         }
     }
 }
