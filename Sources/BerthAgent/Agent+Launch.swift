@@ -85,12 +85,7 @@ extension Agent {
         let layout = layout(id)
         var builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
                                       cgroupParent: configuration.cgroupParent, agentEnvironment: configuration.taskEnvironment)
-        let network = network, hostname = builder.hostname()
-        let mappings = groupMappings(of: record), current = record
-        let attached = await runBlocking("network \(id)") {
-            Result { () throws(APIError) in try network.attach(current, hostname: hostname, mappings: mappings) }
-        }
-        switch attached {
+        switch await attachNetwork(record, hostname: builder.hostname()) {
         case .success(let attachment):
             builder.network = attachment
         case .failure(let error):
@@ -184,6 +179,23 @@ extension Agent {
         closeRelay(id)
     }
 
+    /// The run's network: made once per network id at a time, so the tasks of a group
+    /// starting together share one namespace instead of racing to make it.
+    func attachNetwork(_ record: TaskRecord, hostname: String) async -> Result<NetworkAttachment?, APIError> {
+        let networkID = TaskNetwork.id(of: record)
+        if let pending = attaching[networkID] { return await pending.value }
+        let network = network, mappings = groupMappings(of: record)
+        let work = Task {
+            await runBlocking("network \(networkID)") {
+                Result { () throws(APIError) in try network.attach(record, hostname: hostname, mappings: mappings) }
+            }
+        }
+        attaching[networkID] = work
+        let result = await work.value
+        attaching[networkID] = nil
+        return result
+    }
+
     /// Every port mapping of the task's group (the task alone when it has no group).
     func groupMappings(of record: TaskRecord) -> [BerthNetwork.PortMapping] {
         guard let group = record.allocation.group else { return TaskNetwork.mappings(of: record) }
@@ -200,9 +212,15 @@ extension Agent {
         guard !inUse else { return }
         let network = network, log = log
         Task {
-            if let problem = await runBlocking("network \(networkID)", { network.detach(networkID) }) {
-                log.error("network teardown failed; retried at the next start", ["network": networkID, "error": problem])
+            // iptables can refuse a chain deletion for a moment (EBUSY while the kernel drops
+            // the rules that used it): a few retries, then the next berthd start tries again.
+            var problem: String?
+            for attempt in 0..<5 {
+                if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 * attempt)) }
+                problem = await runBlocking("network \(networkID)", { network.detach(networkID) })
+                if problem == nil { return }
             }
+            log.error("network teardown failed; retried at the next start", ["network": networkID, "error": problem ?? ""])
         }
     }
 

@@ -29,6 +29,8 @@ public actor Agent {
     var subscribers: [Int: AsyncStream<TaskStatus>.Continuation] = [:]
     var nextSubscriber = 0
     var healthChecks: [String: Task<Void, Never>] = [:]
+    /// Attachments being made, by network id: tasks of a group wait for the first one's.
+    var attaching: [String: Task<Result<NetworkAttachment?, APIError>, Never>] = [:]
     var metrics: AgentMetrics?
     var relay: StatsDRelay?
     /// How long the last recovery took, for `berth agent info` and the metrics.

@@ -72,7 +72,9 @@ struct OfferTests {
 
     @Test("a launch without an offer rescinds the outstanding offer it needs; a late accept is told why")
     func rescind() throws {
-        let daemon = try Daemon("offer-rescind", arguments: ["--config", try configWithCPUs(1)])
+        let config = try configWithCPUs(1)
+        defer { try? FileSystem.removeTree(FileSystem.parentDirectory(of: config)) }
+        let daemon = try Daemon("offer-rescind", arguments: ["--config", config])
         defer { daemon.cleanUp() }
         let offer = try #require(try daemon.client.call("GET", Routes.offers, as: [Offer].self).first)
         #expect(scalar(offer, "cpus") == 1)

@@ -27,8 +27,13 @@ struct TaskNetwork: Sendable {
         if let existing = (try? NetworkAttachment.load(checkpoint(id))) ?? nil, existing.phase == .attached {
             return existing
         }
-        // A half-made attachment from a crash is undone before a fresh attempt.
-        try? networking.detach(checkpoint: checkpoint(id))
+        // A half-made attachment from a crash is undone before a fresh attempt; a namespace
+        // file of this id without any checkpoint is an orphan of berthd's own directory.
+        if FileSystem.exists(checkpoint(id)) {
+            try? networking.detach(checkpoint: checkpoint(id))
+        } else if FileSystem.exists(networking.settings.namespaceDirectory + "/" + id) {
+            try? networking.namespaces.remove(id)
+        }
         let home = directory + "/" + id
         do {
             try FileSystem.createDirectory(directory, mode: 0o700)

@@ -180,8 +180,21 @@ final class Daemon: @unchecked Sendable {
         return (status, payload)
     }
 
-    /// Kills every task container and berthd, and removes the directory.
+    /// Kills every task container and berthd, and removes the directory. Tasks are killed
+    /// through berthd first, so it tears their networks down as it would in production.
     func cleanUp() {
+        if process != nil, let tasks = try? client.call("GET", Routes.tasks, as: [TaskInfo].self) {
+            for task in tasks where !task.status.state.isTerminal {
+                _ = try? client.call("POST", Routes.killTask(task.definition.id), body: KillRequest(graceSeconds: 0), as: TaskInfo.self)
+            }
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline {
+                let live = ((try? client.call("GET", Routes.tasks, as: [TaskInfo].self)) ?? []).filter { !$0.status.state.isTerminal }
+                let networks = (try? FileSystem.listDirectory(stateDir + "/networks")) ?? []
+                if live.isEmpty && networks.isEmpty { break }
+                usleep(100_000)
+            }
+        }
         for id in (try? FileSystem.listDirectory(runtimeRoot)) ?? [] {
             _ = try? Host.run([Host.binDirectory + "/berth", "--root", runtimeRoot, "delete", "--force", id])
         }
