@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The Swift runtime and FoundationEssentials linked into the executables: loading a dozen
+// shared Swift libraries at every start was the biggest part of a short `berth run`.
+// (_FoundationCollections and _FoundationCShims are what the static FoundationEssentials needs.)
+let staticSwift: [LinkerSetting] = [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"])]
+
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v13)],
@@ -79,7 +84,8 @@ let package = Package(
                 "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages", "BerthAPI",
                 "BerthMetrics", "BerthNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: staticSwift
         ),
         .executableTarget(
             name: "berthd",
@@ -87,7 +93,8 @@ let package = Package(
                 "BerthAgent", "BerthAPI", "BerthServer", "BerthMetrics", "BerthLinux", "BerthOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            linkerSettings: staticSwift
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthLinux"]),

@@ -72,6 +72,13 @@ public enum OCIJSON {
         return Data(text.utf8)
     }
 
+    /// A string as JSON writes it (`"a\"b"`), for messages that quote hostile text.
+    public static func quoted(_ text: String) -> String {
+        var out = ""
+        JSONWriter.quote(text, into: &out)
+        return out
+    }
+
     /// `encode` as a String, for printing.
     public static func encodeString<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
         String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
