@@ -139,8 +139,15 @@ def main():
         sequential = launch_latencies(sock, events, [f"seq-{i}" for i in range(half)])
         concurrent, lock = [], threading.Lock()
 
+        failures = []
+
         def client(n):
-            mine = launch_latencies(sock, events, [f"par-{n}-{i}" for i in range(half // 16)])
+            try:
+                mine = launch_latencies(sock, events, [f"par-{n}-{i}" for i in range(half // 16)])
+            except SystemExit as error:
+                with lock:
+                    failures.append(str(error))
+                return
             with lock:
                 concurrent.extend(mine)
 
@@ -151,6 +158,8 @@ def main():
         for t in threads:
             t.join()
         wall = time.perf_counter() - began
+        if failures:
+            sys.exit(f"{len(failures)} concurrent clients failed: {failures[0]}")
         baseline = berth_run_baseline(args, directory, 100)
         base = statistics.median(baseline)
         print(f"launch to RUNNING, sequential ({len(sequential)}): p50 {percentile(sequential, .5):.1f} ms  p99 {percentile(sequential, .99):.1f} ms")

@@ -147,7 +147,12 @@ extension Agent {
             return oom
         }
         guard let record = records[id], record.run == run else { return }
-        let outcome = Outcome(exit: exit, oomKilled: oomKilled, record: record)
+        // A task so short that its end came before its start was seen still ran: say so.
+        if record.status.state == .starting, exit?.phase == .run {
+            if let requested = record.runRequestedAt { metrics?.launchSucceeded(after: now() - requested) }
+            transition(id, .running)
+        }
+        let outcome = Outcome(exit: exit, oomKilled: oomKilled, record: records[id] ?? record)
         if outcome.state == .error { metrics?.launchFailed(reason: outcome.reason.rawValue) }
         transition(id, outcome.state, reason: outcome.reason, message: outcome.message,
                    exitCode: exit?.exitCode, signal: exit?.signal)

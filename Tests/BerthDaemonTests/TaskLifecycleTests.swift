@@ -29,6 +29,17 @@ struct TaskLifecycleTests {
         #expect(((try? FileSystem.listDirectory(daemon.runtimeRoot)) ?? []).isEmpty)
     }
 
+    @Test("the smallest CPU share runs (its quota is floored at the kernel's 1 ms), and a task too short to be seen starting is still reported RUNNING")
+    func tinyAndShortTasks() throws {
+        let daemon = try Daemon("tiny")
+        defer { daemon.cleanUp() }
+        let updates = StatusRecorder(daemon.client)
+        _ = try daemon.launch(#"{"id":"tiny-cpu","cmd":"true","resources":{"cpus":0.001,"mem":8}}"#)
+        let done = try daemon.wait("tiny-cpu")
+        #expect(done.status.state == .finished, "\(done.status)")
+        #expect(updates.states(of: "tiny-cpu", count: 4) == [.staging, .starting, .running, .finished])
+    }
+
     @Test("a task that exits non-zero is FAILED with its exit code; one killed by a signal names it")
     func failedTasks() throws {
         let daemon = try Daemon("fail")

@@ -58,6 +58,8 @@ final class TaskMonitor: Sendable {
             return old
         }
         if let previous { forget(previous) }
+        // The supervisor may have started the task before the watch existed.
+        if FileSystem.exists(runDirectory + "/started") { deliver(.started(taskID: taskID, run: run)) }
         poke()
     }
 

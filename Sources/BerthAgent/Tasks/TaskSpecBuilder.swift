@@ -138,7 +138,10 @@ struct TaskSpecBuilder {
     private func resources(base: Spec.Resources?) -> Spec.Resources {
         var resources = base ?? .init()
         let cpus = definition.resources.cpus
-        resources.cpu = .init(shares: UInt64(max(2, (cpus * 1024).rounded())), quota: Int64((cpus * 100_000).rounded()), period: 100_000)
+        // The kernel's smallest quota is 1 ms per period: a smaller share gets that (as Mesos's
+        // minimum of 0.01 CPUs does).
+        let quota = max(1000, Int64((cpus * 100_000).rounded()))
+        resources.cpu = .init(shares: UInt64(max(2, (cpus * 1024).rounded())), quota: quota, period: 100_000)
         let bytes = Int64(definition.resources.mem * 1024 * 1024)
         resources.memory = .init(limit: bytes, swap: bytes)
         if resources.devices == nil {
