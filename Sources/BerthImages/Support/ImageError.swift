@@ -19,6 +19,7 @@ public struct ImageError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Runs a body that throws SystemError or OCIError and reports it as an ImageError.
 /// (A `catch let e as T` over typed throws crashes this compiler; typed closures do not.)
+@discardableResult
 func imageStep<T>(_ body: () throws(SystemError) -> T) throws(ImageError) -> T {
     switch Result(catching: body) {
     case .success(let value): return value
