@@ -53,10 +53,10 @@ bench: release fixtures
 clean:
 	rm -rf .build $(FIXTURES)
 
-# The cgroup and metrics tests, and the runtime's resource, GPU and bad-limit tests (real containers), again on
+# The cgroup tests, and the runtime's resource, GPU and bad-limit tests (real containers), again on
 # a real pure-v2 kernel (cgroup_no_v1=all) in a vng VM, as root, CI=true.
 test-v2: deps fixtures
 	swift build --build-tests $(SWIFT_FLAGS)
 	bin="$$(swift build --show-bin-path $(SWIFT_FLAGS))"; \
 	BERTH_ROOTFS=$(CURDIR)/$(ROOTFS) BERTH_BINARY="$$bin/berth" Tests/vm/run-in-v2-vm.sh "$$bin/BerthPackageTests.xctest" \
-		--testing-library swift-testing --filter 'BerthCgroupsTests|BerthMetricsTests|BerthRuntimeTests\.(ResourceTests|GPUTests|ResourceBadInputTests)'
+		--testing-library swift-testing --filter 'BerthCgroupsTests|BerthRuntimeTests\.(ResourceTests|GPUTests|ResourceBadInputTests)'
