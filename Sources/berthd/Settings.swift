@@ -102,15 +102,20 @@ struct Settings: Sendable {
         }
         if logMaxBytes < 4096 { throw APIError.badRequest("logMaxBytes", "must be at least 4096, got \(logMaxBytes)") }
         if logKeep < 0 || logKeep > 100 { throw APIError.badRequest("logKeep", "must be between 0 and 100, got \(logKeep)") }
-        try Self.checkAddress(metricsAddress, field: "metricsAddress", allowAnyPort: true)
-        if let statsdAddress { try Self.checkAddress(statsdAddress, field: "statsdAddress") }
-    }
-
-    /// HOST:PORT with a port in 1...65535 (0, any free port, where `allowAnyPort`).
-    static func checkAddress(_ address: String, field: String, allowAnyPort: Bool = false) throws(APIError) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              ((allowAnyPort ? 0 : 1)...65535).contains(port), colon != address.startIndex
-        else { throw APIError.badRequest(field, "must be HOST:PORT, got \"\(address)\"") }
+        // The same parsers the endpoint and the sender use, so the settings cannot accept what
+        // they would refuse; the error names the settings field.
+        do {
+            _ = try MetricsServer.parseAddress(metricsAddress)
+        } catch {
+            throw APIError.badRequest("metricsAddress", error.message)
+        }
+        if let statsdAddress {
+            do {
+                _ = try StatsDSender.parseAddress(statsdAddress)
+            } catch {
+                throw APIError.badRequest("statsdAddress", error.message)
+            }
+        }
     }
 }
 

@@ -57,6 +57,12 @@ public final class StatsDSender: Sendable {
     public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
 
     /// "host:port" / "[::1]:port" into its parts, with errors naming the flag.
+    /// Checks a --statsd-address without opening anything: host and port.
+    public static func parseAddress(_ address: String) throws(MetricsError) -> (host: String, port: Int) {
+        let (host, port) = try split(address)
+        return (host, port)
+    }
+
     /// A listener may ask for port 0 (any free port); a destination may not.
     static func split(_ address: String, allowAnyPort: Bool = false) throws(MetricsError) -> (String, Int) {
         let host: Substring, portText: Substring
