@@ -78,11 +78,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .executableTarget(
-            name: "berth",
+        // The berth command line: the runc-compatible runtime commands and the agent client's.
+        .target(
+            name: "BerthCLI",
             dependencies: [
                 "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages", "BerthAPI",
                 "BerthMetrics", "BerthNetwork",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthCLI", "BerthRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticSwift
@@ -97,6 +105,8 @@ let package = Package(
             linkerSettings: staticSwift
         ),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
+        // The CLI's own parsing (the lifecycle fast path against ArgumentParser).
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthLinux"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthLinux"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthCLI
 import BerthRuntime
 #if canImport(Glibc)
 import Glibc
@@ -9,8 +10,12 @@ import Glibc
 Foreground.blockForwardedSignals()
 
 do {
-    var command = try Berth.parseAsRoot()
-    try command.run()
+    if let invocation = LifecycleInvocation(fastParsing: Array(CommandLine.arguments.dropFirst())) {
+        try invocation.perform()
+    } else {
+        var command = try Berth.parseAsRoot()
+        try command.run()
+    }
 } catch let exit as ExitCode {
     Glibc.exit(exit.rawValue)
 } catch let error as CommandError {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BerthRuntime
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Create and start a container; in the foreground, its exit status becomes berth's.")
@@ -15,9 +15,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Keep the container's state after it exits (delete it yourself).")
     var keep = false
 
-    func run() throws {
-        let runtime = try global.prepare()
-        let status = try runtime.run(id: arguments.id, options: try arguments.options(), detach: detach, keep: keep)
-        if status != 0 { throw ExitCode(status) }
+    var invocation: LifecycleInvocation {
+        LifecycleInvocation(global: global.settings, command: .run(arguments.settings, detach: detach, keep: keep))
     }
 }

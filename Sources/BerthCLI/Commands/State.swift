@@ -1,13 +1,8 @@
 import ArgumentParser
-import BerthOCI
-
-struct StateCommand: ParsableCommand {
+struct StateCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 
-    func run() throws {
-        let state = try global.prepare().stateReport(id: id)
-        print(try OCIJSON.encodeString(state), terminator: "")
-    }
+    var invocation: LifecycleInvocation { LifecycleInvocation(global: global.settings, command: .state(id: id)) }
 }

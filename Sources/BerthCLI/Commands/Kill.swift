@@ -1,7 +1,5 @@
 import ArgumentParser
-import BerthLinux
-
-struct KillCommand: ParsableCommand {
+struct KillCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container's process (default SIGTERM).")
     @OptionGroup var global: GlobalOptions
 
@@ -11,10 +9,5 @@ struct KillCommand: ParsableCommand {
     @Argument(help: "Container id.") var id: String
     @Argument(help: "Signal name or number.") var signal: String = "SIGTERM"
 
-    func run() throws {
-        guard let number = Signals.parse(signal) else {
-            throw CommandError(description: "kill: \"\(signal)\" is not a signal")
-        }
-        try global.prepare().kill(id: id, signal: number, all: all)
-    }
+    var invocation: LifecycleInvocation { LifecycleInvocation(global: global.settings, command: .kill(id: id, signal: signal, all: all)) }
 }

@@ -4,8 +4,8 @@ import BerthLinux
 import BerthOCI
 import BerthRuntime
 
-struct Berth: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct Berth: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "Run OCI containers (a runc-compatible runtime).",
         version: BerthVersion.string,
@@ -22,8 +22,10 @@ struct Berth: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    package init() {}
+
     /// Errors from Berth's own layers print as they are; anything else is an argument error.
-    static func isOwnError(_ error: Error) -> Bool {
+    package static func isOwnError(_ error: Error) -> Bool {
         error is SystemError || error is OCIError || error is ChildPathError || error is Errno
             || error is RuntimeError || error is APIClientError || error is APIError
     }
@@ -34,7 +36,7 @@ enum BerthVersion {
 }
 
 /// A failure with its own exit status (for example `berth exec` passing its process's through).
-struct CommandError: Error, CustomStringConvertible {
-    var description: String
-    var status: Int32 = 1
+package struct CommandError: Error, CustomStringConvertible {
+    package var description: String
+    package var status: Int32 = 1
 }

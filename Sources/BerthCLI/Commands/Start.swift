@@ -1,11 +1,9 @@
 import ArgumentParser
 
-struct StartCommand: ParsableCommand {
+struct StartCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
 
-    func run() throws {
-        try global.prepare().start(id: id)
-    }
+    var invocation: LifecycleInvocation { LifecycleInvocation(global: global.settings, command: .start(id: id)) }
 }

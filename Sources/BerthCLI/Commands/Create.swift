@@ -24,6 +24,22 @@ struct CreateArguments: ParsableArguments {
     @Argument(help: "Container id.")
     var id: String
 
+    var settings: CreateSettings {
+        CreateSettings(bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, preserveFDs: preserveFDs, noPivot: noPivot, id: id)
+    }
+
+    func options() throws -> CreateOptions { try settings.options() }
+}
+
+/// `create` and `run`'s options as plain values, whichever parser read them.
+struct CreateSettings: Equatable {
+    var bundle = "."
+    var pidFile: String?
+    var consoleSocket: String?
+    var preserveFDs = 0
+    var noPivot = false
+    var id: String
+
     func options() throws -> CreateOptions {
         if noPivot { throw CommandError(description: "--no-pivot: not supported by berth: it always uses pivot_root") }
         guard preserveFDs >= 0 else { throw CommandError(description: "--preserve-fds: must not be negative") }
@@ -31,7 +47,7 @@ struct CreateArguments: ParsableArguments {
     }
 }
 
-struct CreateCommand: ParsableCommand {
+struct CreateCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a container; its process waits for `berth start`.")
@@ -39,8 +55,5 @@ struct CreateCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var arguments: CreateArguments
 
-    func run() throws {
-        let runtime = try global.prepare()
-        try runtime.create(id: arguments.id, options: try arguments.options())
-    }
+    var invocation: LifecycleInvocation { LifecycleInvocation(global: global.settings, command: .create(arguments.settings)) }
 }

@@ -35,7 +35,24 @@ struct GlobalOptions: ParsableArguments {
         AgentClient(socketPath: socket ?? ProcessEnvironment.value("BERTH_SOCKET") ?? AgentClient.defaultSocket)
     }
 
+    var settings: GlobalSettings {
+        GlobalSettings(root: root, log: log, logFormat: logFormat, debug: debug, systemdCgroup: systemdCgroup, rootless: rootless)
+    }
+
     /// Validates the global options and opens the log. Every command calls this first.
+    func prepare() throws -> Runtime { try settings.prepare() }
+}
+
+/// The global options as plain values: what both parsers (ArgumentParser and the lifecycle
+/// fast path) hand to the commands.
+struct GlobalSettings: Equatable {
+    var root = StateStore.defaultRoot
+    var log: String?
+    var logFormat = "text"
+    var debug = false
+    var systemdCgroup = false
+    var rootless: String?
+
     func prepare() throws -> Runtime {
         guard logFormat == "text" || logFormat == "json" else {
             throw CommandError(description: "--log-format: \"\(logFormat)\" is not text or json")
@@ -52,8 +69,8 @@ struct GlobalOptions: ParsableArguments {
 }
 
 /// Errors go to stderr as one line, and to --log when given (JSON lines for containerd/conmon).
-final class CommandLog: @unchecked Sendable {
-    static let shared = CommandLog()
+package final class CommandLog: @unchecked Sendable {
+    package static let shared = CommandLog()
     private var file: FileDescriptor?
     private var json = false
     private var debug = false
@@ -72,7 +89,7 @@ final class CommandLog: @unchecked Sendable {
         }
     }
 
-    func error(_ message: String) {
+    package func error(_ message: String) {
         let line = "berth: " + message.replacing("\n", with: " ") + "\n"
         _ = try? FileDescriptor.standardError.writeAll(Array(line.utf8))
         write(level: "error", message)

@@ -1,0 +1,151 @@
+import ArgumentParser
+import BerthLinux
+import BerthOCI
+import BerthRuntime
+
+/// One lifecycle command (`create`, `run`, `start`, `state`, `kill`, `delete`) with its options
+/// read: the ArgumentParser commands and the fast path below both end here.
+package struct LifecycleInvocation: Equatable {
+    enum Command: Equatable {
+        case create(CreateSettings)
+        case run(CreateSettings, detach: Bool, keep: Bool)
+        case start(id: String)
+        case state(id: String)
+        case kill(id: String, signal: String, all: Bool)
+        case delete(id: String, force: Bool)
+    }
+
+    var global: GlobalSettings
+    var command: Command
+
+    package func perform() throws {
+        let runtime = try global.prepare()
+        switch command {
+        case .create(let settings):
+            try runtime.create(id: settings.id, options: try settings.options())
+        case .run(let settings, let detach, let keep):
+            let status = try runtime.run(id: settings.id, options: try settings.options(), detach: detach, keep: keep)
+            if status != 0 { throw ExitCode(status) }
+        case .start(let id):
+            try runtime.start(id: id)
+        case .state(let id):
+            print(try OCIJSON.encodeString(try runtime.stateReport(id: id)), terminator: "")
+        case .kill(let id, let signal, let all):
+            guard let number = Signals.parse(signal) else {
+                throw CommandError(description: "kill: \"\(signal)\" is not a signal")
+            }
+            try runtime.kill(id: id, signal: number, all: all)
+        case .delete(let id, let force):
+            try runtime.delete(id: id, force: force)
+        }
+    }
+}
+
+/// The ArgumentParser side: each lifecycle command says what it read.
+protocol LifecycleCommand: ParsableCommand {
+    var invocation: LifecycleInvocation { get }
+}
+
+extension LifecycleCommand {
+    func run() throws { try invocation.perform() }
+}
+
+extension LifecycleInvocation {
+    /// Reads the plain forms of the lifecycle commands without ArgumentParser, whose reflection
+    /// cost more than all the rest of a `berth run` (18 M of 43 M instructions under callgrind):
+    /// podman, conmon and containerd call these for every container. Anything else — help, an
+    /// unknown flag, `--`, grouped short flags, a value that looks like a flag, a repeated
+    /// option — returns nil, and ArgumentParser reads the line, with its help and its errors.
+    /// Tests/berthTests holds the two parsers to the same result.
+    package init?(fastParsing arguments: [String]) {
+        var global = GlobalSettings()
+        var verb: String?
+        var flags: Set<String> = []
+        var values: [String: String] = [:]
+        var positionals: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("-") else {
+                if verb == nil {
+                    guard Self.verbFlags[argument] != nil else { return nil }
+                    verb = argument
+                } else {
+                    positionals.append(argument)
+                }
+                continue
+            }
+            var name = argument
+            var inlineValue: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inlineValue = String(argument[argument.index(after: equals)...])
+            }
+            name = Self.longNames[name] ?? name
+            let verbOptions = verb.flatMap { Self.verbFlags[$0] } ?? (flags: [], options: [])
+            if Self.globalFlags.contains(name) || verbOptions.flags.contains(name) {
+                guard inlineValue == nil, flags.insert(name).inserted else { return nil }
+            } else if Self.globalOptions.contains(name) || verbOptions.options.contains(name) {
+                let value: String
+                if let inlineValue {
+                    value = inlineValue
+                } else {
+                    guard index < arguments.count, !arguments[index].hasPrefix("-") else { return nil }
+                    value = arguments[index]
+                    index += 1
+                }
+                guard values.updateValue(value, forKey: name) == nil else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard let verb else { return nil }
+
+        global.root = values["--root"] ?? global.root
+        global.log = values["--log"]
+        global.logFormat = values["--log-format"] ?? global.logFormat
+        global.debug = flags.contains("--debug")
+        global.systemdCgroup = flags.contains("--systemd-cgroup")
+        global.rootless = values["--rootless"]
+
+        let isKill = verb == "kill"
+        guard positionals.count == 1 || (isKill && positionals.count == 2) else { return nil }
+        let id = positionals[0]
+        var create = CreateSettings(id: id)
+        create.bundle = values["--bundle"] ?? create.bundle
+        create.pidFile = values["--pid-file"]
+        create.consoleSocket = values["--console-socket"]
+        if let count = values["--preserve-fds"] {
+            guard let number = Int(count) else { return nil }
+            create.preserveFDs = number
+        }
+        create.noPivot = flags.contains("--no-pivot")
+
+        let command: Command
+        switch verb {
+        case "create": command = .create(create)
+        case "run": command = .run(create, detach: flags.contains("--detach"), keep: flags.contains("--keep"))
+        case "start": command = .start(id: id)
+        case "state": command = .state(id: id)
+        case "kill": command = .kill(id: id, signal: positionals.count == 2 ? positionals[1] : "SIGTERM", all: flags.contains("--all"))
+        case "delete": command = .delete(id: id, force: flags.contains("--force"))
+        default: return nil
+        }
+        self.init(global: global, command: command)
+    }
+
+    private static let globalFlags: Set<String> = ["--debug", "--systemd-cgroup"]
+    private static let globalOptions: Set<String> = ["--root", "--log", "--log-format", "--rootless"]
+    private static let createOptions: Set<String> = ["--bundle", "--pid-file", "--console-socket", "--preserve-fds"]
+    private static let createFlags: Set<String> = ["--no-pivot", "--no-new-keyring"]
+    private static let verbFlags: [String: (flags: Set<String>, options: Set<String>)] = [
+        "create": (createFlags, createOptions),
+        "run": (createFlags.union(["--detach", "--keep"]), createOptions),
+        "start": ([], []), "state": ([], []),
+        "kill": (["--all"], []),
+        "delete": (["--force"], []),
+    ]
+    /// The short names these commands have; each means the same long name in every command.
+    private static let longNames = ["-b": "--bundle", "-d": "--detach", "-a": "--all", "-f": "--force"]
+}
