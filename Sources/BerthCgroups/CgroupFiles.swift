@@ -76,8 +76,7 @@ enum CgroupFile {
 
     /// Child cgroups (sub-directories) of a cgroup directory.
     static func children(_ dir: String) -> [String] {
-        guard let names = try? FileSystem.listDirectory(dir) else { return [] }
-        return names.filter { FileSystem.isDirectory(dir + "/" + $0) }
+        (try? FileSystem.listSubdirectories(dir)) ?? []
     }
 
     /// Every directory at and below `dir`, parents first.

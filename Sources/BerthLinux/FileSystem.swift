@@ -63,6 +63,18 @@ public enum FileSystem {
     }
 
     public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        try readDirectory(path) { _, _ in true }
+    }
+
+    /// The directories directly inside `path`, sorted. The type comes from readdir's d_type: a
+    /// stat per entry is what made cgroup clean-up slow (kernfs checks permissions on each).
+    public static func listSubdirectories(_ path: String) throws(SystemError) -> [String] {
+        try readDirectory(path) { name, type in
+            type == UInt8(DT_DIR) || (type == UInt8(DT_UNKNOWN) && isDirectory(path + "/" + name))
+        }
+    }
+
+    private static func readDirectory(_ path: String, keeping keep: (String, UInt8) -> Bool) throws(SystemError) -> [String] {
         guard let dir = opendir(path) else { throw SystemError("opendir \(path)") }
         defer { closedir(dir) }
         var names: [String] = []
@@ -70,7 +82,7 @@ public enum FileSystem {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." && keep(name, entry.pointee.d_type) { names.append(name) }
         }
         return names.sorted()
     }

@@ -69,7 +69,7 @@ public struct StateStore: Sendable {
     /// Every container id under the root, in name order.
     public func ids() throws -> [String] {
         guard FileSystem.isDirectory(root) else { return [] }
-        return try FileSystem.listDirectory(root).filter { FileSystem.isDirectory(directory(of: $0)) }
+        return try FileSystem.listSubdirectories(root)
     }
 
     /// Removes a container's directory (the caller holds its lock).
