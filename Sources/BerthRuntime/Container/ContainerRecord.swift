@@ -1,6 +1,5 @@
 import BerthLinux
 import BerthOCI
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,14 +25,10 @@ struct ContainerRecord: Codable, Sendable {
         self.bundle = bundle
         self.rootfs = rootfs
         self.status = .creating
-        self.created = ContainerRecord.timestamp()
+        self.created = Timestamp.now()
         self.owner = "root"
         self.bootID = ProcFS.bootID()
         self.spec = spec
-    }
-
-    static func timestamp() -> String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
     }
 
     /// True while the container's first process is the one berth started.

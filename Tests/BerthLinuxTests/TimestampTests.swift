@@ -1,0 +1,20 @@
+import BerthLinux
+import Foundation
+import Testing
+
+@Suite struct TimestampTests {
+    @Test func formatsUTCWithMilliseconds() {
+        #expect(Timestamp.format(seconds: 0, milliseconds: 5) == "1970-01-01T00:00:00.005Z")
+        #expect(Timestamp.format(seconds: 1_764_065_398, milliseconds: 123) == "2025-11-25T10:09:58.123Z")
+        #expect(Timestamp.format(seconds: 951_782_400, milliseconds: 999) == "2000-02-29T00:00:00.999Z")
+    }
+
+    @Test func agreesWithFoundationsFormatter() throws {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        for seconds in [0, 68_256_000, 1_764_065_398, 4_102_444_799] {
+            #expect(Timestamp.format(seconds: seconds, milliseconds: 0) == style.format(Date(timeIntervalSince1970: Double(seconds))))
+        }
+        let now = try style.parse(Timestamp.now())
+        #expect(abs(now.timeIntervalSinceNow) < 60)
+    }
+}
