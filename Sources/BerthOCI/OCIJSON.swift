@@ -48,26 +48,24 @@ public enum OCIJSON {
         if fd < 0 { return .failure(ReadError(code: errno)) }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { return .success(bytes) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(ReadError(code: errno))
+        // An uninitialised chunk on the stack: zero-filling a heap buffer per file showed up in
+        // every `berth run`. (BerthOCI sits below BerthLinux, hence not FileDescriptor.readAll.)
+        return withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 1) { chunk in
+            while true {
+                let count = read(fd, chunk.baseAddress, chunk.count)
+                if count == 0 { return .success(bytes) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return .failure(ReadError(code: errno))
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
             }
-            bytes.append(contentsOf: chunk[0..<count])
         }
     }
 
     /// Encodes with sorted keys; `pretty` adds tab indentation and a final newline.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let compact = try encoder.encode(value)
-        // Re-emit through our writer: Foundation's pretty printer writes `"key" : value`.
-        let parsed = try JSONParser.parse(compact)
-        var text = JSONWriter.write(parsed, pretty: pretty)
+        var text = JSONWriter.write(try ValueEncoder.encode(value), pretty: pretty)
         if pretty { text += "\n" }
         return Data(text.utf8)
     }
