@@ -1,8 +1,8 @@
 import ArgumentParser
 import BerthAPI
 import BerthLinux
+import BerthOCI
 import BerthRuntime
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -102,14 +102,11 @@ package final class CommandLog: @unchecked Sendable {
             }
             return
         }
-        let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
+        let time = Timestamp.now()
         let line: String
         if json {
             let object = ["level": level, "msg": message, "time": time]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let data = (try? encoder.encode(object)) ?? Data()
-            line = String(decoding: data, as: UTF8.self) + "\n"
+            line = ((try? OCIJSON.encodeString(object, pretty: false)) ?? "{}") + "\n"
         } else {
             // logfmt, as runc writes it: quotes and backslashes in the message are escaped.
             let escaped = message.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")

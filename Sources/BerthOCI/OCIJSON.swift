@@ -17,6 +17,13 @@ public enum OCIJSON {
         } catch {
             throw OCIError(source: source, path: "", message: "not valid JSON: \(error.message)")
         }
+        return try decode(type, from: value, source: source, rejectingUnknownFields: rejectingUnknownFields)
+    }
+
+    /// Decodes an already parsed document (or part of one).
+    static func decode<T: Decodable>(
+        _ type: T.Type, from value: JSONValue, source: String, rejectingUnknownFields: Bool = false
+    ) throws(OCIError) -> T {
         do {
             return try T(from: ValueDecoder(value: value, codingPath: [], rejectsUnknownKeys: rejectingUnknownFields))
         } catch let failure as DecodeFailure {

@@ -17,8 +17,29 @@ struct ContainerRecord: Codable, Sendable {
     var created: String
     var owner: String
     var bootID: String
-    var spec: Spec
+    /// The spec as create applied it. Kept parsed but not decoded: start, state, kill and
+    /// delete need a field or two of it, and decoding all of it was a third of their work.
+    var specDocument: Deferred<Spec>
     var cgroup: ContainerCgroup?
+
+    enum CodingKeys: String, CodingKey {
+        case id, bundle, rootfs, status, pid, pidStartTime, created, owner, bootID, cgroup
+        case specDocument = "spec"
+    }
+
+    static let specSource = "state.json spec"
+
+    /// The whole spec, for the commands that need it (exec, update).
+    func spec() throws(OCIError) -> Spec { try specDocument.value(source: Self.specSource) }
+
+    func hooks() throws(OCIError) -> Spec.Hooks? {
+        try specDocument.member("hooks", as: Spec.Hooks.self, source: Self.specSource) { $0.hooks }
+    }
+
+    /// Metadata only: an unreadable annotations member reads as none.
+    var annotations: [String: String]? {
+        (try? specDocument.member("annotations", as: [String: String].self, source: Self.specSource) { $0.annotations }) ?? nil
+    }
 
     init(id: String, bundle: String, rootfs: String, spec: Spec) {
         self.id = id
@@ -28,7 +49,7 @@ struct ContainerRecord: Codable, Sendable {
         self.created = Timestamp.now()
         self.owner = "root"
         self.bootID = ProcFS.bootID()
-        self.spec = spec
+        self.specDocument = Deferred(spec)
     }
 
     /// True while the container's first process is the one berth started.
@@ -41,7 +62,7 @@ struct ContainerRecord: Codable, Sendable {
 
     /// The OCI state handed to hooks and printed by `berth state`.
     func ociState(status: ContainerState.Status) -> ContainerState {
-        ContainerState(id: id, status: status, pid: status == .stopped ? 0 : pid, bundle: bundle, annotations: spec.annotations)
+        ContainerState(id: id, status: status, pid: status == .stopped ? 0 : pid, bundle: bundle, annotations: annotations)
     }
 
     func ociStateJSON(status: ContainerState.Status) -> [UInt8] {

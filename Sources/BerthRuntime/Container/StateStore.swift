@@ -1,4 +1,5 @@
 import BerthLinux
+import BerthOCI
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -53,16 +54,14 @@ public struct StateStore: Sendable {
         guard FileSystem.exists(path) else { throw RuntimeError.notFound(id) }
         let bytes = try FileSystem.readBytes(path)
         do {
-            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try OCIJSON.decode(ContainerRecord.self, from: Data(bytes), source: "state.json")
         } catch {
             throw RuntimeError("\(path): unreadable state: \(error)")
         }
     }
 
     func save(_ record: ContainerRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(record)
+        let data = try OCIJSON.encode(record, pretty: false)
         try FileSystem.writeAtomically(Array(data), to: statePath(of: record.id), mode: 0o600)
     }
 

@@ -32,6 +32,6 @@ extension Runtime {
         let created = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(record.created)
         return ContainerMetricsInfo(
             id: id, cgroup: cgroup, initPID: record.initIsRunning ? record.pid : nil,
-            created: created?.timeIntervalSince1970, annotations: record.spec.annotations ?? [:])
+            created: created?.timeIntervalSince1970, annotations: record.annotations ?? [:])
     }
 }

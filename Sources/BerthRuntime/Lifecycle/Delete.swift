@@ -31,7 +31,7 @@ extension Runtime {
         if let cgroup = record.cgroup { try cgroup.destroy() }
         if record.status != .creating {
             do {
-                try HookRunner(hooks: record.spec.hooks, state: record.ociStateJSON(status: .stopped)).run(.poststop)
+                try HookRunner(hooks: try record.hooks(), state: record.ociStateJSON(status: .stopped)).run(.poststop)
             } catch {
                 log.debug("delete \(id): warning: \(error)")
             }
@@ -39,7 +39,7 @@ extension Runtime {
         // An image rootfs (berth image bundle): unmount it and remove its upper dir. A refusal
         // must not make the container undeletable, so it is reported, not fatal.
         do {
-            try ImageRootfs.release(record.spec)
+            try ImageRootfs.release(annotations: record.annotations)
         } catch {
             log.debug("delete \(id): warning: image rootfs: \(error)")
         }

@@ -43,8 +43,9 @@ extension Runtime {
         guard status == .running || (status == .paused && options.ignorePaused) else {
             throw RuntimeError("cannot exec in container \"\(id)\": it is \(status.rawValue)")
         }
-        let process = try execProcess(record.spec, options)
-        let linux = record.spec.linux ?? Spec.Linux()
+        let spec = try record.spec()
+        let process = try execProcess(spec, options)
+        let linux = spec.linux ?? Spec.Linux()
         var plan = ChildPlan()
         plan.mode = .exec
         plan.process = try PlanBuilder.process(process, linux: linux)

@@ -19,8 +19,8 @@ enum ImageRootfs {
         var backend: String
     }
 
-    static func release(_ spec: Spec) throws {
-        guard let rootfs = spec.annotations?[rootfsKey], let scratch = spec.annotations?[scratchKey],
+    static func release(annotations: [String: String]?) throws {
+        guard let rootfs = annotations?[rootfsKey], let scratch = annotations?[scratchKey],
               rootfs.hasPrefix("/"), scratch.hasPrefix("/"), FileSystem.exists(scratch) else { return }
         let record = try OCIJSON.load(Record.self, path: scratch + "/bundle.json", source: "bundle.json")
         guard record.rootfs == rootfs else {

@@ -16,7 +16,7 @@ extension Runtime {
             try releaseInit(of: record)
             log.debug("start \(id): released pid \(record.pid)")
             do {
-                try HookRunner(hooks: record.spec.hooks, state: record.ociStateJSON(status: .running)).run(.poststart)
+                try HookRunner(hooks: try record.hooks(), state: record.ociStateJSON(status: .running)).run(.poststart)
             } catch {
                 // The spec: a failing poststart hook is a warning; the container keeps running.
                 log.debug("start \(id): warning: \(error)")

@@ -25,7 +25,7 @@ extension Runtime {
             return ContainerSummary(
                 ociVersion: BerthOCI.ociVersion, id: id, pid: status == .stopped ? 0 : record.pid,
                 status: status.rawValue, bundle: record.bundle, rootfs: record.rootfs,
-                created: record.created, owner: record.owner, annotations: record.spec.annotations)
+                created: record.created, owner: record.owner, annotations: record.annotations)
         }
     }
 

@@ -13,22 +13,24 @@ extension Runtime {
             guard status == .created || status == .running || status == .paused, let cgroup = record.cgroup else {
                 throw RuntimeError("update: cannot update container \"\(id)\": it is \(status.rawValue)")
             }
-            let current = record.spec.linux?.resources ?? Spec.Resources()
+            var spec = try record.spec()
+            let current = spec.linux?.resources ?? Spec.Resources()
             let merged = Self.merge(change, over: current)
             // Device rules are rewritten only when the update names them.
             var applied = merged
             applied.devices = change.devices
             let limits: BerthCgroups.Resources
             do {
-                limits = try BerthCgroups.Resources(oci: applied, devices: record.spec.linux?.devices ?? [])
+                limits = try BerthCgroups.Resources(oci: applied, devices: spec.linux?.devices ?? [])
             } catch let error as RuntimeError {
                 throw RuntimeError("update: " + error.message.replacing("config.json: ", with: ""))
             }
             if case .failure(let error) = Result(catching: { () throws(CgroupError) in try cgroup.cgroup.update(limits) }) {
                 throw RuntimeError("update: \(error)")
             }
-            if record.spec.linux == nil { record.spec.linux = Spec.Linux() }
-            record.spec.linux?.resources = merged
+            if spec.linux == nil { spec.linux = Spec.Linux() }
+            spec.linux?.resources = merged
+            record.specDocument = Deferred(spec)
             try store.save(record)
         }
     }
