@@ -79,12 +79,20 @@ struct BundleMaker {
     }
 
     private func mountOverlay(_ image: Image, at rootfs: String, scratch: String) throws(ImageError) {
-        // overlayfs wants the top layer first.
-        let lowers = image.layers.reversed().map { layout.layerTree($0.diffID) }
-        for path in lowers + [scratch] where path.contains(":") || path.contains(",") {
+        // overlayfs wants the top layer first, and each directory once (it refuses a repeated
+        // lower with ELOOP): a layer named again lower down adds nothing its top copy does not
+        // cover, so only the top copy is kept. (Built byte-wise: String's Character-level
+        // contains and joined cost more than the mount itself.)
+        var lowers = ""
+        var seen: Set<Digest> = []
+        for layer in image.layers.reversed() where seen.insert(layer.diffID).inserted {
+            if !lowers.isEmpty { lowers += ":" }
+            lowers += layout.layerTree(layer.diffID)
+        }
+        for path in [layout.root, scratch] where path.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ",") }) {
             throw ImageError("store path \(path) contains ':' or ',', which overlay mount options cannot carry")
         }
-        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(scratch)/upper,workdir=\(scratch)/work,index=off"
+        let options = "lowerdir=" + lowers + ",upperdir=" + scratch + "/upper,workdir=" + scratch + "/work,index=off"
         // The kernel copies mount options into one page.
         guard options.utf8.count < 4096 else {
             throw ImageError("image \(image.name) has \(image.layers.count) layers: too many for one overlay mount (options exceed a page); use the copy backend")
@@ -94,21 +102,11 @@ struct BundleMaker {
         }
     }
 
-    /// Written whole under a temporary name and renamed, like FileSystem.writeAtomically, but
-    /// without its fsyncs: a bundle does not outlive a reboot (its overlay mount does not
-    /// either), and the fsyncs would be most of the cost of an overlay bundle.
+    /// Written whole and renamed into place, without fsyncs: a bundle does not outlive a reboot
+    /// (its overlay mount does not either), and the fsyncs would be most of its cost.
     private func writeBundleFile(_ bytes: [UInt8], to path: String, mode: mode_t) throws(ImageError) {
-        let temporary = "\(path).tmp-\(getpid())"
-        switch Result(catching: { () throws(SystemError) in
-            let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode)
-            defer { fd.close() }
-            try fd.writeAll(bytes, step: "write \(temporary)")
-            try sys("rename \(temporary) to \(path)") { rename(temporary, path) }
-        }) {
-        case .success: return
-        case .failure(let error):
-            unlink(temporary)
-            throw ImageError(error)
+        try imageStep { () throws(SystemError) in
+            try FileSystem.writeAtomically(bytes, to: path, mode: mode, durable: false)
         }
     }
 
@@ -117,7 +115,7 @@ struct BundleMaker {
         if !path.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
             guard getcwd(&buffer, buffer.count) != nil else { throw ImageError("getcwd: \(Errno.current)") }
-            result = String(cString: buffer) + "/" + path
+            result = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
         }
         while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
         return result

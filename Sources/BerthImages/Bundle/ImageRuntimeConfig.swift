@@ -72,8 +72,8 @@ struct ImageRuntimeConfig {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let userPart = parts.first ?? ""
         let groupPart = parts.count > 1 ? parts[1] : nil
-        let passwd = readImageFile(["etc", "passwd"]).map(Self.parseTable) ?? []
-        let group = readImageFile(["etc", "group"]).map(Self.parseTable) ?? []
+        let passwd = readImageFile("etc/passwd").map(Self.parseTable) ?? []
+        let group = readImageFile("etc/group").map(Self.parseTable) ?? []
         var result = ResolvedUser(uid: 0, gid: 0, groups: [], home: nil)
         var userName: String?
         if !userPart.isEmpty {
@@ -119,10 +119,11 @@ struct ImageRuntimeConfig {
         }
     }
 
-    /// A small file of the rootfs, resolved as if the rootfs were `/` (an image's /etc/passwd
-    /// linking to /../../etc/passwd reads its own). Nil when absent or unreadable.
-    func readImageFile(_ path: [String]) -> [UInt8]? {
-        try? FileSystem.readFile(inRoot: rootfs, path.joined(separator: "/"), limit: 4 << 20)
+    /// A small regular file of the rootfs, resolved as if the rootfs were `/` (an image's
+    /// /etc/passwd linking to /../../etc/passwd reads its own). Nil when absent, unreadable, not
+    /// a regular file or over 4 MiB (FileSystem.readFile(inRoot:) checks before it opens).
+    func readImageFile(_ path: String) -> [UInt8]? {
+        try? FileSystem.readFile(inRoot: rootfs, path, limit: 4 << 20)
     }
 
     private func openInRootfs(_ path: [String], flags: Int32) -> FileDescriptor? {

@@ -40,15 +40,36 @@ struct Importer {
         }
         let finalName = try ImageName.normalize(givenName)
         var layers: [Image.Layer] = []
+        // The previous layer, flushing to disk while this one unpacks; renamed into layers/
+        // once flushed, even when this one fails (a re-run reuses it). A staged layer that is
+        // never committed is removed from tmp/ when it goes.
+        var flushing: StagedLayer?
         for (number, layer) in resolved.layers.enumerated() {
-            let size: Int64
-            switch Result(catching: { () throws(ImageError) in try commit(layer) }) {
-            case .success(let value): size = value
-            case .failure(let error): throw error.within("layer \(number + 1) of \(resolved.layers.count) (\(layer.location.name))")
+            let context = "layer \(number + 1) of \(resolved.layers.count) (\(layer.location.name))"
+            // The same layer twice in one image: the second finds the first in layers/.
+            if flushing?.diffID == layer.diffID {
+                try flushing?.commit()
+                flushing = nil
             }
-            layers.append(Image.Layer(diffID: layer.diffID, size: size))
+            let outcome = Result(catching: { () throws(ImageError) in try stage(layer, context: context) })
+            try flushing?.commit()
+            flushing = nil
+            switch outcome {
+            case .success(.stored(let size)):
+                layers.append(Image.Layer(diffID: layer.diffID, size: size))
+            case .success(.staged(let staged)):
+                flushing = staged
+                layers.append(Image.Layer(diffID: layer.diffID, size: staged.size))
+            case .failure(let error):
+                throw error.within(context)
+            }
         }
+        try flushing?.commit()
         try imageStep { () throws(SystemError) in
+            // The renames on disk before the record that names their layers.
+            let fd = try FileDescriptor.open(layout.layers, O_RDONLY | O_DIRECTORY)
+            defer { fd.close() }
+            try sys("sync \(layout.layers)") { fsync(fd.rawValue) }
             if let manifest = resolved.manifest { try writeBlob(manifest.bytes, manifest.digest) }
             try writeBlob(resolved.config.bytes, resolved.config.digest)
         }
@@ -69,19 +90,26 @@ struct Importer {
         var blob: Digest?
     }
 
-    /// Unpacks a layer unless the store has it; returns its uncompressed size.
-    private func commit(_ layer: ResolvedImage.Layer) throws(ImageError) -> Int64 {
+    enum Staged {
+        /// The store has the layer already: its uncompressed size.
+        case stored(Int64)
+        /// Unpacked and verified in tmp/, flushing.
+        case staged(StagedLayer)
+    }
+
+    /// Unpacks a layer into tmp/ unless the store has it.
+    private func stage(_ layer: ResolvedImage.Layer, context: String) throws(ImageError) -> Staged {
         let final = layout.layer(layer.diffID)
         if let info = try? OCIJSON.load(LayerInfo.self, path: final + "/layer.json", source: "layer.json") {
-            return info.size
+            return .stored(info.size)
         }
         if FileSystem.exists(final) {
             // Not ours to trust (no layer.json): a leftover of a damaged store; unpack again.
             try imageStep { () throws(SystemError) in try FileSystem.removeTree(final) }
         }
         let staging = try layout.makeStagingDirectory()
-        var committed = false
-        defer { if !committed { try? FileSystem.removeTree(staging) } }
+        var handedOver = false
+        defer { if !handedOver { try? FileSystem.removeTree(staging) } }
         try imageStep { () throws(SystemError) in try sys("mkdir \(staging)/diff") { mkdir(staging + "/diff", 0o755) } }
 
         let location = layer.location
@@ -91,11 +119,17 @@ struct Importer {
         let compression = Compression.sniff(Array(head.prefix(max(0, headCount))))
         let plain: any ByteStream = compression == .none ? compressed : try DecompressingStream(compressed, compression: compression)
         let uncompressed = HashingStream(plain)
+        // Reading, hashing and decompressing on a second thread, unpacking on this one.
+        let prefetched = PrefetchingStream(uncompressed)
         let unpacker = try LayerUnpacker(into: staging + "/diff")
-        switch Result(catching: { () throws(ImageError) in
-            try unpacker.unpack(TarReader(uncompressed))
-            try uncompressed.drain()
-        }) {
+        let unpacked = Result(catching: { () throws(ImageError) in
+            let tar: any ByteStream = prefetched ?? uncompressed
+            try unpacker.unpack(TarReader(tar))
+            try tar.drain()
+        })
+        // From here on the streams (and their digests) are this thread's again.
+        prefetched?.finish()
+        switch unpacked {
         case .success: break
         case .failure(let error):
             // A damaged blob usually breaks its decompression first: when the blob's digest is
@@ -121,14 +155,9 @@ struct Importer {
         let infoBytes = try encode(info)
         try imageStep { () throws(SystemError) in
             try FileSystem.writeAtomically(infoBytes, to: staging + "/layer.json", mode: 0o600)
-            // Everything on disk before the rename makes it visible.
-            let fd = try FileDescriptor.open(staging, O_RDONLY | O_DIRECTORY)
-            defer { fd.close() }
-            try sys("sync \(staging)") { berth_syncfs(fd.rawValue) }
-            try sys("rename \(staging) to \(final)") { rename(staging, final) }
         }
-        committed = true
-        return info.size
+        handedOver = true  // the staged layer owns tmp/<id> from here on
+        return .staged(StagedLayer(staging: staging, final: final, diffID: layer.diffID, size: info.size, context: context))
     }
 
     private func writeBlob(_ bytes: [UInt8], _ digest: Digest) throws(SystemError) {

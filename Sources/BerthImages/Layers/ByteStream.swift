@@ -15,6 +15,14 @@ protocol ByteStream: AnyObject {
 
 extension ByteStream {
     func skip(_ count: Int64) -> Bool { false }
+
+    /// Reads to the end, so that a digest taken on the way covers every byte (tar padding after
+    /// the end marker).
+    func drain() throws(ImageError) {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
+        while try read(into: scratch) > 0 {}
+    }
 }
 
 /// `length` bytes of a file from `offset` (a blob file, or a member of an archive).
@@ -64,13 +72,6 @@ final class HashingStream: ByteStream {
 
     var count: UInt64 { hasher.count }
     var digest: Digest { hasher.finish() }
-
-    /// Reads to the end, so that the digest covers every byte (tar padding after the end marker).
-    func drain() throws(ImageError) {
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { scratch.deallocate() }
-        while try read(into: scratch) > 0 {}
-    }
 }
 
 /// The compression of a layer, told by its first bytes (media types lie more often than magic).

@@ -57,45 +57,64 @@ final class LayerUnpacker {
             return
         }
         let parent = try directory(parentPath)
-        if let existing = status(parent, name) {
-            let isDirectory = existing.st_mode & S_IFMT == S_IFDIR
-            if !(isDirectory && entry.kind == .directory) {
-                try remove(components, isDirectory: isDirectory, parent: parent, name: name)
-            }
-        }
         let step = "create \(name)"
         switch entry.kind {
         case .regular:
-            let fd = try imageStep { () throws(SystemError) in
-                FileDescriptor(rawValue: try sys(step) { openat(parent.rawValue, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) })
-            }
-            defer { fd.close() }
-            try reader.readContent { chunk throws(ImageError) in
-                var offset = 0
-                while offset < chunk.count {
-                    let (written, error) = retryingInterrupts { Glibc.write(fd.rawValue, chunk.baseAddress! + offset, chunk.count - offset) }
-                    if let error { throw ImageError("write: \(error)") }
-                    offset += written
-                }
-            }
-            try fileMetadata(entry, fd: fd, path: components)
+            try writeFile(entry, from: reader, parent: parent, name: name, path: components)
             return
         case .directory:
-            if status(parent, name) == nil {
+            if try !makeRoom(in: parent, name, path: components, keepingDirectory: true) {
                 try imageStep { () throws(SystemError) in try sys(step) { mkdirat(parent.rawValue, name, 0o700) } }
             }
         case .symlink:
             guard !entry.linkName.isEmpty else { throw ImageError("symlink with an empty target") }
+            _ = try makeRoom(in: parent, name, path: components, keepingDirectory: false)
             try imageStep { () throws(SystemError) in try sys(step) { symlinkat(entry.linkName, parent.rawValue, name) } }
         case .hardLink:
+            _ = try makeRoom(in: parent, name, path: components, keepingDirectory: false)
             try hardLink(entry, parent: parent, name: name)
             return  // a hard link shares its target's inode, metadata included
         case .characterDevice, .blockDevice, .fifo:
+            _ = try makeRoom(in: parent, name, path: components, keepingDirectory: false)
             let type = entry.kind == .fifo ? S_IFIFO : entry.kind == .characterDevice ? S_IFCHR : S_IFBLK
             let device = entry.kind == .fifo ? 0 : berth_makedev(entry.deviceMajor, entry.deviceMinor)
             try imageStep { () throws(SystemError) in try sys(step) { mknodat(parent.rawValue, name, type | 0o600, dev_t(device)) } }
         }
         try applyMetadata(entry, parent: parent, name: name, path: components)
+    }
+
+    /// A regular file: created new (O_EXCL|O_NOFOLLOW, so never through a symlink), its content
+    /// streamed in, then its metadata set through the descriptor.
+    private func writeFile(_ entry: TarEntry, from reader: TarReader, parent: FileDescriptor, name: String, path: [String]) throws(ImageError) {
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        // Most names are new: create first, and look at what holds the name only when one does.
+        var raw = openat(parent.rawValue, name, flags, 0o600)
+        if raw < 0 && errno == EEXIST {
+            _ = try makeRoom(in: parent, name, path: path, keepingDirectory: false)
+            raw = openat(parent.rawValue, name, flags, 0o600)
+        }
+        if raw < 0 { throw ImageError(SystemError("create \(name)")) }
+        let fd = FileDescriptor(rawValue: raw)
+        defer { fd.close() }
+        try reader.readContent { chunk throws(ImageError) in
+            var offset = 0
+            while offset < chunk.count {
+                let (written, error) = retryingInterrupts { Glibc.write(fd.rawValue, chunk.baseAddress! + offset, chunk.count - offset) }
+                if let error { throw ImageError("write: \(error)") }
+                offset += written
+            }
+        }
+        try fileMetadata(entry, fd: fd, path: path)
+    }
+
+    /// Removes what an earlier member of this layer left at `name`, except a directory that a
+    /// directory member merges into (then true).
+    private func makeRoom(in parent: FileDescriptor, _ name: String, path: [String], keepingDirectory: Bool) throws(ImageError) -> Bool {
+        guard let existing = status(parent, name) else { return false }
+        let isDirectory = existing.st_mode & S_IFMT == S_IFDIR
+        if isDirectory && keepingDirectory { return true }
+        try remove(path, isDirectory: isDirectory, parent: parent, name: name)
+        return false
     }
 
     /// `.wh.NAME` becomes overlayfs's whiteout for NAME; `.wh..wh..opq` marks its directory opaque.
