@@ -22,16 +22,34 @@ public struct FileDescriptor: Hashable, Sendable {
 
     /// Reads until end of file.
     public func readAll(step: @autoclosure () -> String = "read") throws(SystemError) -> [UInt8] {
+        // One uninitialised chunk (on the stack where it fits): no zero-filled buffer per read.
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let (count, error) = chunk.withUnsafeMutableBytes { buffer in
-                retryingInterrupts { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        let failure: Errno? = withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 1) { chunk in
+            while true {
+                let (count, error) = retryingInterrupts { Glibc.read(rawValue, chunk.baseAddress, chunk.count) }
+                if let error { return error }
+                if count == 0 { return nil }
+                result.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
             }
-            if let error { throw SystemError(step(), error) }
-            if count == 0 { return result }
-            result.append(contentsOf: chunk[0..<count])
         }
+        if let failure { throw SystemError(step(), failure) }
+        return result
+    }
+
+    /// Reads into `buffer` until end of file or until it is full, and returns the bytes read (so
+    /// `buffer.count` means there may be more). With `oneRead`, a short read ends it: right for
+    /// kernel files printed as one record (cgroup knobs), whose first read returns all of them,
+    /// and it saves the read that would only see end of file. No allocation.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, oneRead: Bool = false) -> (count: Int, error: Errno?) {
+        var filled = 0
+        while filled < buffer.count {
+            let (count, error) = retryingInterrupts { Glibc.read(rawValue, buffer.baseAddress! + filled, buffer.count - filled) }
+            if let error { return (filled, error) }
+            if count == 0 { break }
+            filled += count
+            if oneRead { break }
+        }
+        return (filled, nil)
     }
 
     /// Writes every byte, continuing after short writes.

@@ -58,15 +58,18 @@ public final class MetricsCollector: Sendable {
         return page
     }
 
-    /// Every target's container_* series. Synchronous: it only reads files.
+    /// Every target's container_* series. Synchronous: it only reads files, kept open from one
+    /// scrape to the next (see `KernelFiles`); containers not in `targets` have theirs closed.
     public static func writeContainers(_ targets: [MetricTarget], labelPrefix: String = "label_", into exposition: inout Exposition) {
-        var devices = DeviceNames()
-        for target in targets {
-            guard let samples = ContainerMetrics.samples(of: target, devices: &devices) else { continue }
-            let identity = TargetIdentity(target, labelPrefix: labelPrefix).rendered
-            for sample in samples {
-                let labels = sample.extra.isEmpty ? identity : Labels.join(identity, Labels.render(sample.extra))
-                exposition.add(sample.family, labels: labels, value: sample.value)
+        KernelFiles.shared.withLock { cache in
+            cache.scrape { files in
+                var devices = DeviceNames()
+                var page = ContainerPage()
+                for target in targets {
+                    page.begin(target, labelPrefix: labelPrefix, files: files.files(of: target))
+                    _ = ContainerMetrics.write(target, files: files, devices: &devices, into: &page)
+                }
+                page.write(into: &exposition)
             }
         }
     }

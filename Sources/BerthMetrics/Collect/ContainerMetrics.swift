@@ -57,88 +57,190 @@ enum ContainerMetrics {
                Family("container_pressure_io_stalled_seconds_total", .counter, "Total time duration no tasks in the container could make progress due to IO congestion.")),
     ]
 
-    /// Every sample of one target, or nil when its cgroup is gone.
-    static func samples(of target: MetricTarget, devices: inout DeviceNames) -> [ContainerSample]? {
-        guard let reading = target.cgroup.metricsReading() else { return nil }
-        var out: [ContainerSample] = []
-        out.reserveCapacity(48)
-        func add(_ family: Family, _ value: SampleValue, _ extra: [(String, String)] = []) {
-            out.append(ContainerSample(family: family, extra: extra, value: value))
-        }
-        func seconds(_ nanoseconds: UInt64) -> SampleValue { .real(Double(nanoseconds) / 1e9) }
+    /// Every series, in the order a page shows them: the index of its family in `families`.
+    enum Series: Int, CaseIterable {
+        case cpuUsage, cpuUser, cpuSystem, cfsPeriods, cfsThrottledPeriods, cfsThrottledTime
+        case memoryUsage, memoryMaxUsage, workingSet, rss, cache, swap
+        case oomEvents, specMemory, processes, threads, threadsMax, fsReadBytes
+        case fsWriteBytes, fsReads, fsWrites, rxBytes, rxPackets, rxErrors
+        case rxDropped, txBytes, txPackets, txErrors, txDropped, specQuota
+        case specPeriod, specShares, startTime, cpuPressureWaiting, cpuPressureStalled, memoryPressureWaiting
+        case memoryPressureStalled, ioPressureWaiting, ioPressureStalled
 
-        let stats = reading.stats
-        if let cpu = stats.cpu {
-            add(cpuUsage, seconds(cpu.usageTotal))
-            add(cpuUser, seconds(cpu.usageUser))
-            add(cpuSystem, seconds(cpu.usageSystem))
-            add(cfsPeriods, .integer(cpu.periods))
-            add(cfsThrottledPeriods, .integer(cpu.throttledPeriods))
-            add(cfsThrottledTime, seconds(cpu.throttledTime))
+        var family: Family {
+            switch self {
+            case .cpuUsage: return ContainerMetrics.cpuUsage
+            case .cpuUser: return ContainerMetrics.cpuUser
+            case .cpuSystem: return ContainerMetrics.cpuSystem
+            case .cfsPeriods: return ContainerMetrics.cfsPeriods
+            case .cfsThrottledPeriods: return ContainerMetrics.cfsThrottledPeriods
+            case .cfsThrottledTime: return ContainerMetrics.cfsThrottledTime
+            case .memoryUsage: return ContainerMetrics.memoryUsage
+            case .memoryMaxUsage: return ContainerMetrics.memoryMaxUsage
+            case .workingSet: return ContainerMetrics.workingSet
+            case .rss: return ContainerMetrics.rss
+            case .cache: return ContainerMetrics.cache
+            case .swap: return ContainerMetrics.swap
+            case .oomEvents: return ContainerMetrics.oomEvents
+            case .specMemory: return ContainerMetrics.specMemory
+            case .processes: return ContainerMetrics.processes
+            case .threads: return ContainerMetrics.threads
+            case .threadsMax: return ContainerMetrics.threadsMax
+            case .fsReadBytes: return ContainerMetrics.fsReadBytes
+            case .fsWriteBytes: return ContainerMetrics.fsWriteBytes
+            case .fsReads: return ContainerMetrics.fsReads
+            case .fsWrites: return ContainerMetrics.fsWrites
+            case .rxBytes: return ContainerMetrics.rxBytes
+            case .rxPackets: return ContainerMetrics.rxPackets
+            case .rxErrors: return ContainerMetrics.rxErrors
+            case .rxDropped: return ContainerMetrics.rxDropped
+            case .txBytes: return ContainerMetrics.txBytes
+            case .txPackets: return ContainerMetrics.txPackets
+            case .txErrors: return ContainerMetrics.txErrors
+            case .txDropped: return ContainerMetrics.txDropped
+            case .specQuota: return ContainerMetrics.specQuota
+            case .specPeriod: return ContainerMetrics.specPeriod
+            case .specShares: return ContainerMetrics.specShares
+            case .startTime: return ContainerMetrics.startTime
+            case .cpuPressureWaiting: return ContainerMetrics.pressure["cpu"]!.waiting
+            case .cpuPressureStalled: return ContainerMetrics.pressure["cpu"]!.stalled
+            case .memoryPressureWaiting: return ContainerMetrics.pressure["memory"]!.waiting
+            case .memoryPressureStalled: return ContainerMetrics.pressure["memory"]!.stalled
+            case .ioPressureWaiting: return ContainerMetrics.pressure["io"]!.waiting
+            case .ioPressureStalled: return ContainerMetrics.pressure["io"]!.stalled
+            }
         }
-        if let memory = stats.memory {
-            add(memoryUsage, .integer(memory.usage))
-            if let max = memory.maxUsage { add(memoryMaxUsage, .integer(max)) }
-            add(workingSet, .integer(memory.usage > memory.inactiveFile ? memory.usage - memory.inactiveFile : 0))
-            add(rss, .integer(memory.rss))
-            add(cache, .integer(memory.cache))
-            if let swapped = memory.swap { add(swap, .integer(swapped)) }
-            if let kills = memory.oomKills { add(oomEvents, .integer(kills)) }
-            add(specMemory, .integer(memory.limit ?? 0))
-        }
-        add(processes, .integer(reading.processes))
-        add(threads, .integer(reading.threads))
-        if let pids = stats.pids { add(threadsMax, .integer(pids.limit ?? 0)) }
-        for device in stats.io {
-            let extra = [("device", devices.name(major: device.major, minor: device.minor))]
-            add(fsReadBytes, .integer(device.readBytes), extra)
-            add(fsWriteBytes, .integer(device.writeBytes), extra)
-            add(fsReads, .integer(device.readOperations), extra)
-            add(fsWrites, .integer(device.writeOperations), extra)
-        }
-        for interface in NetDev.interfaces(of: target.initPID ?? 0) {
-            let extra = [("interface", interface.name)]
-            add(rxBytes, .integer(interface.receiveBytes), extra)
-            add(rxPackets, .integer(interface.receivePackets), extra)
-            add(rxErrors, .integer(interface.receiveErrors), extra)
-            add(rxDropped, .integer(interface.receiveDropped), extra)
-            add(txBytes, .integer(interface.transmitBytes), extra)
-            add(txPackets, .integer(interface.transmitPackets), extra)
-            add(txErrors, .integer(interface.transmitErrors), extra)
-            add(txDropped, .integer(interface.transmitDropped), extra)
-        }
-        if let quota = reading.cpuQuota { add(specQuota, .integer(quota)) }
-        if let period = reading.cpuPeriod { add(specPeriod, .integer(period)) }
-        if let shares = reading.cpuShares { add(specShares, .integer(shares)) }
-        if let start = target.startTime ?? ProcessStart.seconds(of: target.initPID ?? 0) {
-            add(startTime, .real(start))
-        }
-        for pressure in reading.pressure {
-            guard let families = Self.pressure[pressure.resource] else { continue }
-            add(families.waiting, .real(Double(pressure.waiting) / 1e6))
-            if let stalled = pressure.stalled { add(families.stalled, .real(Double(stalled) / 1e6)) }
-        }
-        return out
     }
+
+    static let families: [Family] = Series.allCases.map(\.family)
+
+    /// Every sample of one target, or nil when its cgroup is gone (for StatsD).
+    static func samples(of target: MetricTarget, files: KernelFiles, devices: inout DeviceNames) -> [ContainerSample]? {
+        struct Collect: ContainerSampleSink {
+            var out: [ContainerSample] = []
+            mutating func add(_ series: ContainerMetrics.Series, _ value: ContainerValue, label: (name: String, value: UnsafeRawBufferPointer)?) {
+                let extra = label.map { [($0.name, String(decoding: $0.value, as: UTF8.self))] } ?? []
+                out.append(ContainerSample(family: series.family, extra: extra, value: value.sampleValue))
+            }
+        }
+        var sink = Collect()
+        sink.out.reserveCapacity(48)
+        guard write(target, files: files, devices: &devices, into: &sink) else { return nil }
+        return sink.out
+    }
+
+    /// Reads one target and hands each of its samples to `sink`; false when its cgroup is gone.
+    static func write<Sink: ContainerSampleSink>(_ target: MetricTarget, files: KernelFiles, devices: inout DeviceNames, into sink: inout Sink) -> Bool {
+        guard let (reading, opened) = files.reading(of: target) else { return false }
+        func add(_ series: Series, _ value: ContainerValue) { sink.add(series, value, label: nil) }
+
+        if let cpu = reading.cpu {
+            add(.cpuUsage, .nanoseconds(cpu.usage))
+            add(.cpuUser, .nanoseconds(cpu.user))
+            add(.cpuSystem, .nanoseconds(cpu.system))
+            add(.cfsPeriods, .integer(cpu.periods))
+            add(.cfsThrottledPeriods, .integer(cpu.throttledPeriods))
+            add(.cfsThrottledTime, .nanoseconds(cpu.throttledTime))
+        }
+        if let memory = reading.memory {
+            add(.memoryUsage, .integer(memory.usage))
+            if let max = memory.maxUsage { add(.memoryMaxUsage, .integer(max)) }
+            add(.workingSet, .integer(memory.workingSet))
+            add(.rss, .integer(memory.rss))
+            add(.cache, .integer(memory.cache))
+            if let swapped = memory.swap { add(.swap, .integer(swapped)) }
+            if let kills = memory.oomKills { add(.oomEvents, .integer(kills)) }
+            add(.specMemory, .integer(memory.limit ?? 0))
+        }
+        add(.processes, .integer(reading.processes))
+        add(.threads, .integer(reading.threads))
+        if let limit = reading.threadsLimit { add(.threadsMax, .integer(limit ?? 0)) }
+        for device in reading.io {
+            devices.withName(major: device.major, minor: device.minor) { name in
+                let label = (name: "device", value: name)
+                sink.add(.fsReadBytes, .integer(device.readBytes), label: label)
+                sink.add(.fsWriteBytes, .integer(device.writeBytes), label: label)
+                sink.add(.fsReads, .integer(device.reads), label: label)
+                sink.add(.fsWrites, .integer(device.writes), label: label)
+            }
+        }
+        if let pid = target.initPID {
+            KernelText.netDev(files.netDev(opened, pid: pid)) { name, numbers in
+                let label = (name: "interface", value: name)
+                sink.add(.rxBytes, .integer(numbers[0]), label: label)
+                sink.add(.rxPackets, .integer(numbers[1]), label: label)
+                sink.add(.rxErrors, .integer(numbers[2]), label: label)
+                sink.add(.rxDropped, .integer(numbers[3]), label: label)
+                sink.add(.txBytes, .integer(numbers[8]), label: label)
+                sink.add(.txPackets, .integer(numbers[9]), label: label)
+                sink.add(.txErrors, .integer(numbers[10]), label: label)
+                sink.add(.txDropped, .integer(numbers[11]), label: label)
+            }
+        }
+        if let quota = reading.cpuQuota { add(.specQuota, .integer(quota)) }
+        if let period = reading.cpuPeriod { add(.specPeriod, .integer(period)) }
+        if let shares = reading.cpuShares { add(.specShares, .integer(shares)) }
+        if let start = target.startTime ?? ProcessStart.seconds(of: target.initPID ?? 0) {
+            add(.startTime, .real(start))
+        }
+        let pressures: [(ContainerPressure?, Series, Series)] = [
+            (reading.cpuPressure, .cpuPressureWaiting, .cpuPressureStalled),
+            (reading.memoryPressure, .memoryPressureWaiting, .memoryPressureStalled),
+            (reading.ioPressure, .ioPressureWaiting, .ioPressureStalled),
+        ]
+        for (pressure, waiting, stalled) in pressures {
+            guard let pressure else { continue }
+            add(waiting, .microseconds(pressure.waiting))
+            if let full = pressure.stalled { add(stalled, .microseconds(full)) }
+        }
+        return true
+    }
+}
+
+/// A container sample's value as the kernel counts it: seconds stay exact decimals.
+enum ContainerValue {
+    case integer(UInt64)
+    case nanoseconds(UInt64)
+    case microseconds(UInt64)
+    case real(Double)
+
+    var sampleValue: SampleValue {
+        switch self {
+        case .integer(let value): return .integer(value)
+        case .nanoseconds(let value): return .real(Double(value) / 1e9)
+        case .microseconds(let value): return .real(Double(value) / 1e6)
+        case .real(let value): return .real(value)
+        }
+    }
+}
+
+/// Where `ContainerMetrics.write` puts samples: the Prometheus page or StatsD lines.
+protocol ContainerSampleSink {
+    /// `label` is the one label besides the container's identity (device, interface).
+    mutating func add(_ series: ContainerMetrics.Series, _ value: ContainerValue, label: (name: String, value: UnsafeRawBufferPointer)?)
 }
 
 /// Block device names ("/dev/sda") by number, as cAdvisor labels them, looked up once per scrape.
 struct DeviceNames {
-    private var known: [UInt64: String] = [:]
+    private var known: [UInt64: [UInt8]] = [:]
 
     mutating func name(major: UInt32, minor: UInt32) -> String {
+        withName(major: major, minor: minor) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    mutating func withName<T>(major: UInt32, minor: UInt32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         let key = UInt64(major) << 32 | UInt64(minor)
-        if let name = known[key] { return name }
-        var name = "\(major):\(minor)"
-        // /sys/dev/block/8:0 links to .../block/sda.
-        var buffer = [CChar](repeating: 0, count: 512)
-        let count = readlink("/sys/dev/block/\(major):\(minor)", &buffer, buffer.count - 1)
-        if count > 0 {
-            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let last = target.split(separator: "/").last { name = "/dev/" + last }
+        if known[key] == nil {
+            var name = Array("\(major):\(minor)".utf8)
+            // /sys/dev/block/8:0 links to .../block/sda.
+            var buffer = [CChar](repeating: 0, count: 512)
+            let count = readlink("/sys/dev/block/\(major):\(minor)", &buffer, buffer.count - 1)
+            if count > 0, let slash = buffer[0..<count].lastIndex(of: CChar(UInt8(ascii: "/"))), slash + 1 < count {
+                name = Array("/dev/".utf8) + buffer[(slash + 1)..<count].map { UInt8(bitPattern: $0) }
+            }
+            known[key] = name
         }
-        known[key] = name
-        return name
+        return known[key]!.withUnsafeBytes(body)
     }
 }
 

@@ -50,6 +50,19 @@ public struct MetricTarget: Sendable {
 
 /// A target's identity as labels, rendered once per scrape.
 struct TargetIdentity: Sendable {
+    /// What the labels are made from: the same source renders the same labels.
+    struct Source: Equatable {
+        var taskID: String, containerID: String, image: String, labels: [String: String], prefix: String
+
+        init(_ target: MetricTarget, labelPrefix: String) {
+            taskID = target.taskID
+            containerID = target.containerID
+            image = target.image
+            labels = target.labels
+            prefix = labelPrefix
+        }
+    }
+
     let taskID: String
     let containerID: String
     let image: String

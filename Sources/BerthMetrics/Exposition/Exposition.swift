@@ -45,6 +45,21 @@ public struct Exposition: Sendable {
         return true
     }
 
+    /// Adds sample lines already written in the format ("name{labels} value\n" each), as the
+    /// container writer makes them. False (and nothing added) when the family exists with
+    /// another type.
+    @discardableResult
+    mutating func append(_ family: Family, lines: [UInt8]) -> Bool {
+        if let existing = index[family.name] {
+            guard entries[existing].family.type == family.type else { return false }
+            entries[existing].body.append(contentsOf: lines)
+        } else {
+            index[family.name] = entries.count
+            entries.append(Entry(family: family, body: lines))
+        }
+        return true
+    }
+
     /// True when a family of this name is present (with any type).
     public func contains(_ name: String) -> Bool { index[name] != nil }
 

@@ -25,8 +25,11 @@ public final class StatsDEmitter: Sendable {
         var seen: [String: SampleValue] = [:]
         var devices = DeviceNames()
         let last = previous.withLock { $0 }
-        for target in targets {
-            guard let samples = ContainerMetrics.samples(of: target, devices: &devices) else { continue }
+        let all = KernelFiles.shared.withLock { cache in
+            cache.scrape { files in targets.map { ContainerMetrics.samples(of: $0, files: files, devices: &devices) } }
+        }
+        for (target, samples) in zip(targets, all) {
+            guard let samples else { continue }
             let identity = Self.identity(target)
             for sample in samples {
                 let key = target.containerID + "\u{0}" + sample.family.name + "\u{0}" + sample.extra.map { $0.1 }.joined(separator: "\u{0}")

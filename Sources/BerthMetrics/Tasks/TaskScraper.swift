@@ -138,3 +138,7 @@ enum TaskScraper {
         return skipped
     }
 }
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}
