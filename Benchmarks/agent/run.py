@@ -63,6 +63,18 @@ class Events:
             return self.running[task]
 
 
+def cmdline(pid):
+    """A process's command line, or b"" once it is gone (processes come and go while we look)."""
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
+
+
+def is_supervisor(line, directory):
+    return line.startswith(b"/") and b"berth-supervisor" in line and directory.encode() in line
+
+
 def percentile(samples, p):
     samples = sorted(samples)
     return samples[min(len(samples) - 1, int(len(samples) * p))]
@@ -96,8 +108,8 @@ def launch_latencies(sock, events, ids):
     return latencies
 
 
-def berth_run_baseline(args, directory, runs):
-    """`berth run` of the same plain task (host root, own pid/mount/ipc/uts namespaces)."""
+def berth_run_bundle(args, directory):
+    """The bundle of `berth run` of the same plain task (host root, own pid/mount/ipc/uts namespaces)."""
     bundle = os.path.join(directory, "bundle")
     os.makedirs(bundle)
     subprocess.run([os.path.join(args.bin, "berth"), "spec", "--bundle", bundle], check=True)
@@ -111,14 +123,14 @@ def berth_run_baseline(args, directory, runs):
     config["linux"]["resources"]["cpu"] = {"shares": 10, "quota": 1000, "period": 100000}
     config["linux"]["resources"]["memory"] = {"limit": 16 << 20}
     json.dump(config, open(os.path.join(bundle, "config.json"), "w"))
-    root = os.path.join(directory, "run-root")
-    samples = []
-    for i in range(runs):
-        started = time.perf_counter()
-        subprocess.run([os.path.join(args.bin, "berth"), "--root", root, "run", "--bundle", bundle, f"bench-run-{i}"],
-                       check=True, stdin=subprocess.DEVNULL, capture_output=True)
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return bundle
+
+
+def berth_run_once(args, directory, bundle, i):
+    started = time.perf_counter()
+    subprocess.run([os.path.join(args.bin, "berth"), "--root", os.path.join(directory, "run-root"), "run", "--bundle", bundle,
+                    f"bench-run-{i}"], check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    return (time.perf_counter() - started) * 1000
 
 
 def main():
@@ -136,7 +148,13 @@ def main():
         print(f"berthd RSS idle: {rss_kib(berthd.pid) / 1024:.1f} MiB")
         events = Events(sock)
         half = args.launches // 2
-        sequential = launch_latencies(sock, events, [f"seq-{i}" for i in range(half)])
+        # Each sequential launch is followed by one `berth run`, so both see the same load.
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        bundle = berth_run_bundle(args, directory)
+        sequential, baseline = [], []
+        for i in range(half):
+            sequential += launch_latencies(sock, events, [f"seq-{i}"])
+            baseline.append(berth_run_once(args, directory, bundle, i))
         concurrent, lock = [], threading.Lock()
 
         failures = []
@@ -160,11 +178,11 @@ def main():
         wall = time.perf_counter() - began
         if failures:
             sys.exit(f"{len(failures)} concurrent clients failed: {failures[0]}")
-        baseline = berth_run_baseline(args, directory, 100)
         base = statistics.median(baseline)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
         print(f"launch to RUNNING, sequential ({len(sequential)}): p50 {percentile(sequential, .5):.1f} ms  p99 {percentile(sequential, .99):.1f} ms")
         print(f"launch to RUNNING, 16 clients ({len(concurrent)}): p50 {percentile(concurrent, .5):.1f} ms  p99 {percentile(concurrent, .99):.1f} ms  ({len(concurrent) / wall:.1f} launches/s)")
-        print(f"berth run of the same task (100): median {base:.1f} ms  p99 {percentile(baseline, .99):.1f} ms")
+        print(f"berth run of the same task ({len(baseline)}, between the sequential launches): median {base:.1f} ms  p99 {percentile(baseline, .99):.1f} ms")
         print(f"agent overhead (sequential p50 / berth run median): {percentile(sequential, .5) / base:.2f}x")
 
         for i in range(args.tasks):
@@ -173,9 +191,7 @@ def main():
             events.wait(f"long-{i}", timeout=300)
         time.sleep(1)
         print(f"berthd RSS with {args.tasks} running tasks: {rss_kib(berthd.pid) / 1024:.1f} MiB")
-        supervisors = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                       and open(f"/proc/{p}/cmdline", "rb").read().startswith(b"/") and b"berth-supervisor" in open(f"/proc/{p}/cmdline", "rb").read()
-                       and directory.encode() in open(f"/proc/{p}/cmdline", "rb").read()]
+        supervisors = [int(p) for p in os.listdir("/proc") if p.isdigit() and is_supervisor(cmdline(p), directory)]
         sizes = [rss_kib(p) for p in supervisors]
         print(f"supervisor RSS over {len(sizes)}: median {statistics.median(sizes) / 1024:.2f} MiB  max {max(sizes) / 1024:.2f} MiB")
 

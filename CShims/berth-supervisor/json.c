@@ -347,7 +347,7 @@ size_t json_last_error_message(const char *text, size_t length, char *out, size_
 
 /* ---- atomic files ---- */
 
-int write_file_atomically(int dirfd, const char *name, const char *data, size_t length)
+int write_file_atomically(int dirfd, const char *name, const char *data, size_t length, int durable)
 {
     char temporary[NAME_MAX + 1];
     if (format(temporary, sizeof temporary, ".%s.tmp", name) < 0) {
@@ -366,7 +366,7 @@ int write_file_atomically(int dirfd, const char *name, const char *data, size_t 
         data += n;
         length -= (size_t)n;
     }
-    if (fsync(fd) != 0)
+    if (durable && fsync(fd) != 0)
         goto fail;
     if (close(fd) != 0) {
         fd = -1;
@@ -375,7 +375,8 @@ int write_file_atomically(int dirfd, const char *name, const char *data, size_t 
     fd = -1;
     if (renameat(dirfd, temporary, dirfd, name) != 0)
         goto fail;
-    fsync(dirfd);
+    if (durable)
+        fsync(dirfd);
     return 0;
 fail:;
     int saved = errno ? errno : EIO;

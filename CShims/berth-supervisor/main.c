@@ -3,7 +3,7 @@
  *
  * berthd runs this once per task and waits for it: it returns (0, or 1 with one error line) as
  * soon as the daemon it leaves behind is set up and DIR/supervisor.json names it. The daemon
- * runs `berth create` and `berth start` (then writes DIR/started), writes the container's stdout
+ * runs `berth run --detach` (then writes DIR/started), writes the container's stdout
  * and stderr to DIR/stdout and DIR/stderr (rotated), and writes DIR/exit.json when the
  * container's init has exited. */
 #include "supervisor.h"

@@ -70,10 +70,12 @@ size_t json_append_string(char *out, size_t used, size_t size, const char *text,
  * with a "msg"), decoded into `out` (NUL-terminated, at most size-1 bytes). Returns its length,
  * 0 when there is none. */
 size_t json_last_error_message(const char *text, size_t length, char *out, size_t size);
-/* temp file, fsync, rename, fsync dir. Returns 0 or -1 with errno set. */
-int write_file_atomically(int dirfd, const char *name, const char *data, size_t length);
+/* temp file, (fsync,) rename (, fsync dir): never seen half-written. `durable` adds the fsyncs;
+ * files that only mean something in this boot (a pid, a start marker) go without them, since a
+ * reboot makes every task LOST anyway. Returns 0 or -1 with errno set. */
+int write_file_atomically(int dirfd, const char *name, const char *data, size_t length, int durable);
 
-/* ---- task.c: create, start, pump, reap, record ---- */
+/* ---- task.c: run, pump, reap, record ---- */
 
 /* Everything that can fail before berthd is told "ok": task dir, log files, pipes, signalfd. */
 int task_prepare(const struct options *options, char *error, size_t error_size);

@@ -1,6 +1,8 @@
-/* One task from `berth create` to exit.json: runs the runtime, pumps the container's stdout and
- * stderr into rotated files, reaps every orphan it inherits as subreaper and records how the
- * container's init ended. It never deletes the container: berthd reads its state first. */
+/* One task from `berth run --detach` to exit.json: runs the runtime once (create and start in
+ * one process: a second start of the berth binary was a good part of a launch), pumps the
+ * container's stdout and stderr into rotated files, reaps every orphan it inherits as subreaper
+ * and records how the container's init ended. It never deletes a running container: berthd
+ * reads its state first. */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -44,7 +46,7 @@ static struct {
     int signals;                      /* signalfd for SIGCHLD */
     char runtime_log_path[PATH_MAX], init_pid_path[PATH_MAX];
 
-    pid_t create, start;              /* the runtime commands while they run */
+    pid_t runtime;                    /* `berth run --detach` while it runs */
     pid_t init;                       /* the container's init once init.pid is read */
     int init_reaped, init_status;
     struct reaped early[EARLY_REAPS]; /* the init may die before we know its pid */
@@ -91,14 +93,15 @@ static int write_supervisor_json(char *error, size_t size)
         return -1;
     }
     memcpy(json + length, "}\n", 3);
-    if (write_file_atomically(task.dirfd, SUPERVISOR_JSON, json, length + 2) != 0) {
+    /* Not fsynced: a pid and start time mean nothing after a reboot. */
+    if (write_file_atomically(task.dirfd, SUPERVISOR_JSON, json, length + 2, 0) != 0) {
         format(error, size, "write %s: %s", SUPERVISOR_JSON, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static int out_write = -1, err_write = -1;   /* our copies of the write ends, until create runs */
+static int out_write = -1, err_write = -1;   /* our copies of the write ends, until the runtime runs */
 
 int task_prepare(const struct options *options, char *error, size_t size)
 {
@@ -242,7 +245,7 @@ static void begin_drain(void)
     }
 }
 
-/* create or start failed: the verdict is theirs. The status is of the runtime command. */
+/* create or start failed: the verdict is theirs. The status is of `berth run`. */
 static void fail(enum phase phase, const int *status, const char *command)
 {
     task.phase = phase;
@@ -254,14 +257,14 @@ static void fail(enum phase phase, const int *status, const char *command)
         if (task.message_length == 0)
             describe_status(command, *status);
     }
-    /* A created init must not wait on its fifo for ever: kill it; its reaping starts the drain. */
+    /* An init we know of must not outlive the verdict: kill it; its reaping starts the drain. */
     if (task.init > 0 && !task.init_reaped)
         kill(task.init, SIGKILL);
     else
         begin_drain();
 }
 
-/* init.pid must name a child of ours: `berth create` exited, so its init was reparented here. */
+/* init.pid must name a child of ours: `berth run` exited, so its init was reparented here. */
 static int read_init_pid(void)
 {
     char text[32];
@@ -304,50 +307,32 @@ static int read_init_pid(void)
     return 0;
 }
 
-static void run_start(void)
-{
-    const struct options *o = task.options;
-    char *argv[] = {(char *)o->berth, "--root", (char *)o->runtime_root, "--log", task.runtime_log_path,
-                    "--log-format", "json", "start", (char *)o->container_id, NULL};
-    task.phase = PHASE_START;
-    task.start = spawn_runtime(argv, -1, -1);
-    if (task.start < 0) {
-        task.start = 0;
-        set_message("run %s: %s", o->berth, strerror(errno));
-        fail(PHASE_START, NULL, "start");
-    }
-}
-
-static void create_ended(int status)
-{
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fail(PHASE_CREATE, &status, "create");
-        return;
-    }
-    if (read_init_pid() < 0) {
-        fail(PHASE_CREATE, NULL, "create");
-        return;
-    }
-    run_start();
-}
-
-/* berthd learns that the task runs (RUNNING) when this file appears (inotify on the run dir). */
+/* berthd learns that the task runs (RUNNING) when this file appears (inotify on the run dir).
+ * Not fsynced: like supervisor.json it only means something in this boot. */
 static void mark_started(void)
 {
     char json[64];
     int length = snprintf(json, sizeof json, "{\"initPid\":%d}\n", (int)task.init);
     /* Its stdio is /dev/null: if this fails berthd sees the task go from STARTING to its end. */
     if (length > 0)
-        (void)write_file_atomically(task.dirfd, STARTED, json, (size_t)length);
+        (void)write_file_atomically(task.dirfd, STARTED, json, (size_t)length, 0);
 }
 
-static void start_ended(int status)
+/* `berth run --detach` returned. The runtime writes the pid file at the end of create, so a
+ * failure with init.pid in place was start's (and run has deleted the container again). */
+static void runtime_ended(int status)
 {
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        task.phase = PHASE_RUN;
-        mark_started();
-    } else
-        fail(PHASE_START, &status, "start");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        enum phase phase = faccessat(task.dirfd, INIT_PID, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? PHASE_START : PHASE_CREATE;
+        fail(phase, &status, "run");
+        return;
+    }
+    if (read_init_pid() < 0) {
+        fail(PHASE_CREATE, NULL, "run");
+        return;
+    }
+    task.phase = PHASE_RUN;
+    mark_started();
 }
 
 /* Reaps every child that ended; only the runtime commands and the init matter. */
@@ -358,12 +343,9 @@ static void reap(void)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             return;
-        if (pid == task.create) {
-            task.create = 0;
-            create_ended(status);
-        } else if (pid == task.start) {
-            task.start = 0;
-            start_ended(status);
+        if (pid == task.runtime) {
+            task.runtime = 0;
+            runtime_ended(status);
         } else if (task.init > 0 && pid == task.init) {
             task.init_reaped = 1;
             task.init_status = status;
@@ -406,7 +388,7 @@ static int milliseconds_left(void)
 
 static int verdict_known(void)
 {
-    if (task.create || task.start)
+    if (task.runtime)
         return 0;
     if (task.init > 0 && !task.init_reaped)
         return 0;
@@ -463,7 +445,7 @@ static int write_exit_json(void)
         return -1;   /* cannot happen with these sizes; never write a cut document */
     /* A full disk may clear up: try a few times before giving up. */
     for (int attempt = 0; attempt < 10; attempt++) {
-        if (write_file_atomically(task.dirfd, EXIT_JSON, json, used) == 0)
+        if (write_file_atomically(task.dirfd, EXIT_JSON, json, used, 1) == 0)
             return 0;
         sleep(1);
     }
@@ -474,14 +456,14 @@ int task_run(void)
 {
     const struct options *o = task.options;
     char *argv[] = {(char *)o->berth, "--root", (char *)o->runtime_root, "--log", task.runtime_log_path,
-                    "--log-format", "json", "create", "--bundle", (char *)o->bundle,
+                    "--log-format", "json", "run", "--detach", "--bundle", (char *)o->bundle,
                     "--pid-file", task.init_pid_path, (char *)o->container_id, NULL};
     task.phase = PHASE_CREATE;
-    task.create = spawn_runtime(argv, out_write, err_write);
-    if (task.create < 0) {
-        task.create = 0;
+    task.runtime = spawn_runtime(argv, out_write, err_write);
+    if (task.runtime < 0) {
+        task.runtime = 0;
         set_message("run %s: %s", o->berth, strerror(errno));
-        fail(PHASE_CREATE, NULL, "create");
+        fail(PHASE_CREATE, NULL, "run");
     }
     /* From now on only the runtime and the container hold the write ends: EOF means they are done. */
     close(out_write);

@@ -103,7 +103,7 @@ extension Agent {
             record.status.message = problem.map { "health check failed: \($0)" } ?? "health check passed"
             record.status.timestamp = now()
             records[id] = record
-            save(record)
+            save(record, durable: false)
             publish(record.status)
         }
         guard failures >= limit else { return false }

@@ -12,17 +12,17 @@ import Glibc
 extension Agent {
     /// A task launched without an offer draws from the free resources. The answer comes at
     /// STAGING; the rest of its life arrives on the status stream.
-    public func launch(_ definition: TaskDefinition, offerID: String?, scheduler: String? = nil) throws(APIError) -> TaskInfo {
+    public func launch(_ definition: TaskDefinition, offerID: String?, scheduler: String? = nil) async throws(APIError) -> TaskInfo {
         try definition.validate()
         if let offerID {
-            let response = try accept(AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])]),
+            let response = try await accept(AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])]),
                                       scheduler: scheduler)
             guard response.allocations.first != nil else { throw APIError(status: 500, message: "the offer launched nothing") }
             return try task(definition.id)
         }
         try refuseDuplicate(definition.id, field: "id")
         let allocation = try book.allocateDirect(definition, now: now())
-        return try admit(definition, allocation: allocation)
+        return try await admit(definition, allocation: allocation)
     }
 
     func refuseDuplicate(_ id: String, field: String) throws(APIError) {
@@ -36,9 +36,10 @@ extension Agent {
         }
     }
 
-    /// Records an allocated task at STAGING and starts its first run. If its checkpoint cannot
-    /// be written (a full disk), nothing of it stays and its resources return.
-    func admit(_ definition: TaskDefinition, allocation: TaskAllocation) throws(APIError) -> TaskInfo {
+    /// Records an allocated task at STAGING and starts its first run once its checkpoint is
+    /// durable. If the checkpoint cannot be written or synced (a full disk), nothing of it stays
+    /// and its resources return. The fsync runs off the actor, so launches overlap.
+    func admit(_ definition: TaskDefinition, allocation: TaskAllocation) async throws(APIError) -> TaskInfo {
         let layout = layout(definition.id)
         let status = TaskStatus(taskId: definition.id, state: .staging, containerId: layout.containerID(1), timestamp: now())
         let record = TaskRecord(definition: definition, allocation: allocation, status: status, bootID: bootID)
@@ -58,29 +59,45 @@ extension Agent {
             try? FileSystem.removeTree(layout.directory)
             throw APIError(status: error.errno == .noSpace ? 507 : 500, message: "task \(definition.id): \(error)")
         }
+        let checkpoint = layout.checkpoint
         do {
-            try Checkpoint.save(record, to: layout.checkpoint)
+            try Checkpoint.save(record, to: checkpoint)
         } catch {
             book.release(taskId: definition.id)
             try? FileSystem.removeTree(layout.directory)
             throw error
         }
+        // Holds the id while the disk works: a second launch of it is refused as a duplicate.
         records[definition.id] = record
-        publish(status)
-        log.info("task STAGING", ["task": definition.id])
+        let synced = await runBlocking("sync \(definition.id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
+        if case .failure(let error) = synced {
+            records[definition.id] = nil
+            book.release(taskId: definition.id)
+            try? FileSystem.removeTree(layout.directory)
+            throw error
+        }
+        // A kill may have come in meanwhile (it said KILLING already; startRun ends the task).
+        if records[definition.id]?.status.state == .staging {
+            publish(status)
+            log.info("task STAGING", ["task": definition.id])
+        }
         Task { await self.startRun(definition.id) }
-        return record.info(layout: layout)
+        return (records[definition.id] ?? record).info(layout: layout)
     }
 
     /// One run: bundle, supervisor, then the monitor reports `started` and `ended`.
     func startRun(_ id: String) async {
         guard var record = records[id], !record.status.state.isTerminal || record.restartAt != nil else { return }
+        let restarting = record.restartAt != nil
         record.restartAt = nil
         record.runRequestedAt = now()
         records[id] = record
         metrics?.launchStarted()
         if record.killRequested { return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started") }
-        transition(id, .starting)
+        // A restart's checkpoint must lose its restartAt before a supervisor exists, or a
+        // recovery would start the run twice. A first run's STAGING checkpoint says all a
+        // recovery needs (it reads the run's own files), so its STARTING is not written.
+        transition(id, .starting, checkpoint: restarting)
         let run = record.run
         let layout = layout(id)
         var builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
@@ -122,10 +139,16 @@ extension Agent {
     func handle(_ event: TaskMonitor.Event) async {
         switch event {
         case .started(let id, let run):
-            guard let record = records[id], record.run == run, record.status.state == .starting else { return }
-            if let requested = record.runRequestedAt { metrics?.launchSucceeded(after: now() - requested) }
-            transition(id, .running)
-            startHealthChecks(id)
+            guard let record = records[id], record.run == run else { return }
+            // STAGING too: a first run's STARTING is not checkpointed, so a recovered one says STAGING.
+            if record.status.state == .starting || record.status.state == .staging {
+                if let requested = record.runRequestedAt { metrics?.launchSucceeded(after: now() - requested) }
+                transition(id, .running)
+                startHealthChecks(id)
+            } else if record.killRequested && record.status.state == .killing {
+                // Killed while its container was being made: the first signal found nothing.
+                terminate(id, run: run, grace: record.definition.killGracePeriodSeconds)
+            }
         case .ended(let id, let run):
             guard let record = records[id], record.run == run, !record.status.state.isTerminal else { return }
             await runEnded(id, run: run)
@@ -148,7 +171,7 @@ extension Agent {
         }
         guard let record = records[id], record.run == run else { return }
         // A task so short that its end came before its start was seen still ran: say so.
-        if record.status.state == .starting, exit?.phase == .run {
+        if record.status.state == .starting || record.status.state == .staging, exit?.phase == .run {
             if let requested = record.runRequestedAt { metrics?.launchSucceeded(after: now() - requested) }
             transition(id, .running)
         }
@@ -187,6 +210,8 @@ extension Agent {
     /// The run's network: made once per network id at a time, so the tasks of a group
     /// starting together share one namespace instead of racing to make it.
     func attachNetwork(_ record: TaskRecord, hostname: String) async -> Result<NetworkAttachment?, APIError> {
+        // The host's network needs nothing made: no thread for it.
+        if record.definition.network.mode == .host { return .success(nil) }
         let networkID = TaskNetwork.id(of: record)
         if let pending = attaching[networkID] { return await pending.value }
         let network = network, mappings = groupMappings(of: record)
@@ -249,6 +274,11 @@ struct Outcome {
             state = .lost
             reason = .executorExited
             message = "the task's supervisor exited without recording how the task ended"
+            return
+        }
+        if exit.phase != .run && record.killRequested {
+            // The kill came while the container was being made, and got there first.
+            (state, reason, message) = (.killed, .killedByScheduler, "killed while starting (container \(exit.phase.rawValue) did not finish)")
             return
         }
         switch exit.phase {

@@ -10,7 +10,7 @@ extension Agent {
 
     /// Accepts offers with operations, all or none: LAUNCH and LAUNCH_GROUP start their tasks,
     /// RESERVE and UNRESERVE move resources between roles (checkpointed at once).
-    public func accept(_ request: AcceptRequest, scheduler: String?) throws(APIError) -> AcceptResponse {
+    public func accept(_ request: AcceptRequest, scheduler: String?) async throws(APIError) -> AcceptResponse {
         for (i, operation) in request.operations.enumerated() {
             for (j, task) in operation.tasks.enumerated() {
                 try refuseDuplicate(task.id, field: "operations[\(i)].tasks[\(j)].id")
@@ -27,7 +27,7 @@ extension Agent {
                 continue
             }
             do {
-                _ = try admit(definition, allocation: allocation)
+                _ = try await admit(definition, allocation: allocation)
             } catch {
                 failure = error
             }
@@ -45,7 +45,7 @@ extension Agent {
     func saveBook() {
         let checkpoint = OfferBookCheckpoint(reservations: book.checkpoint.reservations)
         do {
-            try Checkpoint.save(checkpoint, to: configuration.stateDir + "/reservations.json")
+            try Checkpoint.save(checkpoint, to: configuration.stateDir + "/reservations.json", durable: true)
         } catch {
             log.error("checkpoint of reservations failed", ["error": error.description])
         }

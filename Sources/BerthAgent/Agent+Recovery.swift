@@ -75,6 +75,10 @@ extension Agent {
         }
         if let supervisor = SupervisorRecord.load(layout.supervisorRecord(run)) {
             if supervisor.isAlive {
+                if !FileSystem.exists(layout.startedMarker(run)), record.status.state == .staging {
+                    // Its supervisor is making the container: the monitor reports RUNNING.
+                    transition(id, .starting, checkpoint: false)
+                }
                 if FileSystem.exists(layout.startedMarker(run)) {
                     if record.status.state == .starting || record.status.state == .staging { transition(id, .running) }
                     if records[id]?.status.state == .running { startHealthChecks(id) }

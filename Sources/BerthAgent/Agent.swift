@@ -32,6 +32,8 @@ public actor Agent {
     /// Attachments being made, by network id: tasks of a group wait for the first one's.
     var attaching: [String: Task<Result<NetworkAttachment?, APIError>, Never>] = [:]
     var metrics: AgentMetrics?
+    /// Per container run: its cgroup and init, read from the runtime's state once, not per scrape.
+    var metricsInfo: [String: ContainerMetricsInfo] = [:]
     var relay: StatsDRelay?
     /// How long the last recovery took, for `berth agent info` and the metrics.
     public internal(set) var recoverySeconds: Double = 0
@@ -144,16 +146,17 @@ public actor Agent {
     }
 
     /// Records a new status: checkpoint first (so what clients see is what a restart finds),
-    /// then tell every watcher.
+    /// then tell every watcher. STARTING and RUNNING pass; a reboot makes them LOST anyway, so
+    /// their checkpoints skip the fsync (see Checkpoint).
     func transition(_ id: String, _ state: TaskState, reason: TaskStatusReason? = nil, message: String? = nil,
-                    exitCode: Int32? = nil, signal: Int32? = nil) {
+                    exitCode: Int32? = nil, signal: Int32? = nil, checkpoint: Bool = true) {
         guard var record = records[id] else { return }
         record.status = TaskStatus(
             taskId: id, state: state, reason: reason, message: message, exitCode: exitCode, signal: signal,
             healthy: state == .running ? record.status.healthy : nil,
             containerId: layout(id).containerID(record.run), timestamp: now())
         records[id] = record
-        save(record)
+        if checkpoint { save(record, durable: state != .starting && state != .running) }
         publish(record.status)
         log.info("task \(state.rawValue)", ["task": id, "reason": reason?.rawValue ?? "", "message": message ?? ""])
     }
@@ -162,11 +165,23 @@ public actor Agent {
         for continuation in subscribers.values { continuation.yield(status) }
     }
 
-    func save(_ record: TaskRecord) {
+    /// Writes the task's checkpoint now; with `durable`, its fsync follows on another thread so
+    /// the agent never waits on the disk.
+    func save(_ record: TaskRecord, durable: Bool) {
+        let path = layout(record.id).checkpoint
         do {
-            try Checkpoint.save(record, to: layout(record.id).checkpoint)
+            try Checkpoint.save(record, to: path)
         } catch {
             log.error("checkpoint failed", ["task": record.id, "error": error.description])
+            return
+        }
+        guard durable else { return }
+        let log = log, id = record.id
+        Task.detached {
+            let synced = await runBlocking("sync \(id)") { Result { () throws(APIError) in try Checkpoint.sync(path) } }
+            if case .failure(let error) = synced {
+                log.error("checkpoint sync failed", ["task": id, "error": error.description])
+            }
         }
     }
 }

@@ -23,14 +23,16 @@ public enum FileSystem {
     }
 
     /// The one way Berth writes a file that must never be seen half-written: a temporary file in
-    /// the same directory, fsync, rename over the target, fsync the directory.
-    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644) throws(SystemError) {
-        let directory = parentDirectory(of: path)
-        let temporary = "\(path).tmp-\(getpid())"
+    /// the same directory, fsync, rename over the target, fsync the directory. Without `durable`
+    /// the fsyncs are left out (see `makeDurable`): the rename alone already keeps readers and a
+    /// killed writer from half a file; only a power loss could undo it.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
+        // The thread id too: two threads of one process may write the same path.
+        let temporary = "\(path).tmp-\(getpid())-\(pthread_self())"
         let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode)
-        do {
+        do throws(SystemError) {
             try fd.writeAll(bytes, step: "write \(temporary)")
-            try fd.sync(step: "fsync \(temporary)")
+            if durable { try fd.sync(step: "fsync \(temporary)") }
             fd.close()
             try sys("rename \(temporary) to \(path)") { rename(temporary, path) }
         } catch {
@@ -38,6 +40,19 @@ public enum FileSystem {
             unlink(temporary)
             throw error
         }
+        if durable { try syncDirectory(parentDirectory(of: path)) }
+    }
+
+    /// Makes a file that `writeAtomically(durable: false)` put in place durable: its data, then
+    /// its directory entry. Blocks on the disk, so callers with latency to keep do it later.
+    public static func makeDurable(_ path: String) throws(SystemError) {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW)
+        defer { fd.close() }
+        try fd.sync(step: "fsync \(path)")
+        try syncDirectory(parentDirectory(of: path))
+    }
+
+    private static func syncDirectory(_ directory: String) throws(SystemError) {
         let dir = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)
         defer { dir.close() }
         try dir.sync(step: "fsync \(directory)")

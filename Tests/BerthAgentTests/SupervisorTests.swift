@@ -117,7 +117,7 @@ struct SupervisorTests {
         let message = try #require(exit.message)
         #expect(message.contains("process.capabilities.bounding"))
         #expect(message == Self.lastErrorMessage(in: task.file("runtime.log")))
-        // berth create's own stderr is the task's stderr, as with runc under conmon.
+        // The runtime's own stderr is the task's stderr, as with runc under conmon.
         #expect(task.file("stderr").contains("process.capabilities.bounding"))
         #expect(SupervisorHost.eventually { !task.supervisorIsRunning() })
         #expect(task.containerStatus() == "", "create failed: no container may remain")
@@ -129,14 +129,24 @@ struct SupervisorTests {
     func startFailure() throws {
         let task = try SupervisedTask("badstart", arguments: ["sleep", "1000"])
         defer { task.cleanUp() }
-        // The real berth, but its init is killed just before `start` (as an OOM kill could).
+        // `berth run --detach` whose init dies between its create and its start (as an OOM kill
+        // could): the real berth's create and start with the kill in between, then the clean-up
+        // run does after a failed start. No single real run can be made to lose that race.
         let wrapper = task.directory + "/berth-killing-init"
         let script = """
-            #!/bin/sh
-            for argument in "$@"; do
-                [ "$argument" = start ] && kill -9 "$(cat '\(task.taskDir)/init.pid')"
-            done
-            exec '\(SupervisorHost.berthBinary)' "$@"
+            #!/usr/bin/python3
+            import os, signal, subprocess, sys
+            berth = "\(SupervisorHost.berthBinary)"
+            arguments = sys.argv[1:]
+            at = arguments.index("run")
+            options, rest = arguments[:at], [a for a in arguments[at + 1:] if a != "--detach"]
+            created = subprocess.run([berth] + options + ["create"] + rest)
+            if created.returncode != 0:
+                sys.exit(created.returncode)
+            os.kill(int(open("\(task.taskDir)/init.pid").read()), signal.SIGKILL)
+            started = subprocess.run([berth] + options + ["start", rest[-1]])
+            subprocess.run([berth] + options + ["delete", "--force", rest[-1]])
+            sys.exit(started.returncode)
 
             """
         try FileSystem.writeAtomically(Array(script.utf8), to: wrapper, mode: 0o755)
@@ -148,6 +158,7 @@ struct SupervisorTests {
         #expect(message == Self.lastErrorMessage(in: task.file("runtime.log")))
         #expect(!task.exists("started"))
         #expect(SupervisorHost.eventually { !task.supervisorIsRunning() })
+        #expect(task.containerStatus() == "", "run removes a container whose start failed")
     }
 
     @Test("supervisor.json names the daemon, which is not our child, ignores SIGTERM and stays small",
@@ -256,26 +267,25 @@ struct SupervisorTests {
                     fds[name] = os.readlink("/proc/self/fd/" + name)
                 except OSError:
                     pass
-            command = next(a for a in sys.argv[1:] if a in ("create", "start"))
+            command = next(a for a in sys.argv[1:] if a in ("create", "start", "run"))
             with open("\(task.directory)/fds-" + command + ".json", "w") as record:
                 json.dump(fds, record)
+            with open("\(task.directory)/commands", "a") as commands:
+                commands.write(" ".join(a for a in sys.argv[1:] if a in ("create", "start", "run", "--detach")) + "\\n")
             os.execv("\(SupervisorHost.berthBinary)", sys.argv)
 
             """
         try FileSystem.writeAtomically(Array(script.utf8), to: wrapper, mode: 0o755)
         #expect(try task.launch(berth: wrapper).status == .exited(0))
         #expect(try task.waitForExit().exitCode == 0)
-        for command in ["create", "start"] {
-            let record = try FileSystem.readBytes(task.directory + "/fds-\(command).json")
-            let fds = try #require(try JSONSerialization.jsonObject(with: Data(record)) as? [String: String])
-            #expect(Set(fds.keys) == ["0", "1", "2"], "berth \(command) got \(fds)")
-            #expect(fds["0"] == "/dev/null")
-            if command == "create" {
-                #expect(fds["1"]?.hasPrefix("pipe:") == true && fds["2"]?.hasPrefix("pipe:") == true && fds["1"] != fds["2"])
-            } else {
-                #expect(fds["1"] == "/dev/null" && fds["2"] == "/dev/null")
-            }
-        }
+        // The runtime runs once per task (create and start in one process), detached.
+        #expect((try? FileSystem.readString(task.directory + "/commands")) == "run --detach\n")
+        let record = try FileSystem.readBytes(task.directory + "/fds-run.json")
+        let fds = try #require(try JSONSerialization.jsonObject(with: Data(record)) as? [String: String])
+        #expect(Set(fds.keys) == ["0", "1", "2"], "berth run got \(fds)")
+        #expect(fds["0"] == "/dev/null")
+        // Its own stdout and stderr are the task's, as the container's are.
+        #expect(fds["1"]?.hasPrefix("pipe:") == true && fds["2"]?.hasPrefix("pipe:") == true && fds["1"] != fds["2"])
         var open: [String: String] = [:]
         for line in task.file("stdout").split(separator: "\n") {
             let words = line.split(separator: " ")

@@ -20,11 +20,13 @@ struct AgentCLITests {
         let offerList = try JSONDecoder().decode([Offer].self, from: Data(offers.standardOutput))
         #expect(offerList.count == 1)
 
-        let definition = #"{"id":"cli-echo","args":["/bin/sh","-c","echo from-cli; sleep 0.3"],"resources":{"cpus":0.1,"mem":32,"ports":1}}"#
+        // `task watch` below sees only the updates after it subscribes: a launch is often RUNNING
+        // by then, so it waits for one more (the end, which the sleep keeps well after it).
+        let definition = #"{"id":"cli-echo","args":["/bin/sh","-c","echo from-cli; sleep 3"],"resources":{"cpus":0.1,"mem":32,"ports":1}}"#
         let launched = try berth(daemon, ["task", "launch", "--offer", offerList[0].id, "-"], input: definition)
         #expect(launched.status == .exited(0), "\(launched.standardErrorText)")
         #expect(launched.standardOutputText.hasPrefix("cli-echo STAGING ports 3"))
-        let watched = try berth(daemon, ["task", "watch", "--task", "cli-echo", "--count", "2"])
+        let watched = try berth(daemon, ["task", "watch", "--task", "cli-echo", "--count", "1"])
         #expect(watched.status == .exited(0))
         try daemon.wait("cli-echo")
         let list = try berth(daemon, ["task", "list"])

@@ -9,6 +9,15 @@ import Testing
         #expect(Timestamp.format(seconds: 951_782_400, milliseconds: 999) == "2000-02-29T00:00:00.999Z")
     }
 
+    @Test func readsWhatItWrites() {
+        #expect(Timestamp.seconds("1970-01-01T00:00:00.005Z") == 0.005)
+        #expect(Timestamp.seconds("2025-11-25T10:09:58Z") == 1_764_065_398)
+        #expect(Timestamp.seconds(Timestamp.format(seconds: 951_782_400, milliseconds: 250)) == 951_782_400.25)
+        for bad in ["", "2025-11-25", "2025-11-25T10:09:58", "2025-11-25T10:09:58.Z", "2025-1x-25T10:09:58Z", "2025-11-25 10:09:58Z"] {
+            #expect(Timestamp.seconds(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func agreesWithFoundationsFormatter() throws {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         for seconds in [0, 68_256_000, 1_764_065_398, 4_102_444_799] {

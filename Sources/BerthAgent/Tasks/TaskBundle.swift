@@ -32,7 +32,8 @@ enum TaskBundle {
         }
         do {
             let spec = try builder.build(imageSpec: imageSpec)
-            try FileSystem.writeAtomically(try OCIJSON.encode(spec), to: directory + "/config.json", mode: 0o600)
+            // No fsync: a bundle only serves this boot's run (a restart of berthd remakes it).
+            try FileSystem.writeAtomically(try OCIJSON.encode(spec), to: directory + "/config.json", mode: 0o600, durable: false)
         } catch let error as APIError {
             discard(directory)
             throw error

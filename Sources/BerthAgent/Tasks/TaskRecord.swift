@@ -44,9 +44,18 @@ public struct TaskRecord: Codable, Sendable {
     }
 }
 
-/// One way to write and read checkpoints: JSON, atomically (temp file, fsync, rename, fsync dir).
+/// One way to write and read checkpoints: JSON, atomically (temp file, rename), so neither a
+/// reader nor a berthd killed at any moment ever sees half a file.
+///
+/// Durability against power loss (fsync of the file and its directory) is asked for separately,
+/// because the agent must not wait on the disk: `save` only renames into place (enough for
+/// `kill -9` of berthd, the page cache keeps it), and `sync` makes it durable, called off the
+/// actor. What needs it: a task's admission (the launch is answered only once it is durable) and
+/// the states a reboot must not undo (terminal, KILLING, a restart's new run). STARTING, RUNNING
+/// and health changes do not: after a reboot the task is LOST whatever its last state said.
 enum Checkpoint {
-    static func save<T: Encodable>(_ value: T, to path: String) throws(APIError) {
+    /// With `durable`, the fsyncs happen here and now (for rare writes such as reservations).
+    static func save<T: Encodable>(_ value: T, to path: String, durable: Bool = false) throws(APIError) {
         let bytes: Data
         do {
             bytes = try OCIJSON.encode(value)
@@ -54,9 +63,19 @@ enum Checkpoint {
             throw APIError(status: 500, message: "checkpoint \(path): \(error)")
         }
         do {
-            try FileSystem.writeAtomically(bytes, to: path, mode: 0o600)
+            try FileSystem.writeAtomically(bytes, to: path, mode: 0o600, durable: durable)
         } catch {
             // A full disk is refused here, before anything else changes; the old checkpoint stays.
+            let status = error.errno == .noSpace ? 507 : 500
+            throw APIError(status: status, message: "checkpoint \(path): \(error.errno)")
+        }
+    }
+
+    /// fsync of the checkpoint and of its directory (the rename). Blocks: call it off the actor.
+    static func sync(_ path: String) throws(APIError) {
+        do {
+            try FileSystem.makeDurable(path)
+        } catch {
             let status = error.errno == .noSpace ? 507 : 500
             throw APIError(status: status, message: "checkpoint \(path): \(error.errno)")
         }

@@ -1,6 +1,5 @@
 import BerthCgroups
 import BerthLinux
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,9 +28,9 @@ extension Runtime {
         try StateStore.validate(id: id)
         let record = try store.load(id: id)
         guard let cgroup = record.cgroup?.cgroup else { return nil }
-        let created = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(record.created)
+        let created = Timestamp.seconds(record.created)
         return ContainerMetricsInfo(
             id: id, cgroup: cgroup, initPID: record.initIsRunning ? record.pid : nil,
-            created: created?.timeIntervalSince1970, annotations: record.annotations ?? [:])
+            created: created, annotations: record.annotations ?? [:])
     }
 }
