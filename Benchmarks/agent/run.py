@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """berthd against `berth run`: launch latency (request to RUNNING, p50/p99) for short tasks,
 sequential and from 16 concurrent clients; berthd's RSS idle and with many tasks; each
-supervisor's RSS; recovery time with many running tasks.
+supervisor's RSS; berthd's CPU per /metrics scrape and recovery time with many running tasks.
 
 Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500]
 """
-import argparse, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -87,9 +87,21 @@ def rss_kib(pid):
     return 0
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_berthd(args, state, sock, root, log):
     process = subprocess.Popen([os.path.join(args.bin, "berthd"), "--state-dir", state, "--socket", sock,
-                                "--runtime-root", root], stdout=log, stderr=log)
+                                "--runtime-root", root, "--metrics-address", f"127.0.0.1:{args.metrics_port}"],
+                               stdout=log, stderr=log)
     for _ in range(400):
         try:
             call(sock, "GET", "/v1/agent")
@@ -139,6 +151,7 @@ def main():
     parser.add_argument("--launches", type=int, default=1000)
     parser.add_argument("--tasks", type=int, default=500)
     args = parser.parse_args()
+    args.metrics_port = free_port()
     directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir="/tmp")
     state, sock, root = f"{directory}/state", f"{directory}/berth.sock", "/run/berth-agent-bench"
     log = open(f"{directory}/berthd.log", "w")
@@ -194,6 +207,18 @@ def main():
         supervisors = [int(p) for p in os.listdir("/proc") if p.isdigit() and is_supervisor(cmdline(p), directory)]
         sizes = [rss_kib(p) for p in supervisors]
         print(f"supervisor RSS over {len(sizes)}: median {statistics.median(sizes) / 1024:.2f} MiB  max {max(sizes) / 1024:.2f} MiB")
+
+        # What a Prometheus scrape costs berthd itself: its CPU time over 20 scrapes (after a
+        # first one, which opens the cgroup files that later scrapes re-read).
+        url = f"http://127.0.0.1:{args.metrics_port}/metrics"
+        first = cpu_seconds(berthd.pid)
+        urllib.request.urlopen(url, timeout=60).read()
+        opened = cpu_seconds(berthd.pid) - first
+        before = cpu_seconds(berthd.pid)
+        pages = [len(urllib.request.urlopen(url, timeout=60).read()) for _ in range(20)]
+        per_scrape = (cpu_seconds(berthd.pid) - before) / len(pages)
+        print(f"berthd CPU per /metrics scrape with {args.tasks} running tasks: {per_scrape * 1000:.1f} ms "
+              f"(first scrape {opened * 1000:.0f} ms; {pages[-1]} bytes; load average {os.getloadavg()[0]:.2f})")
 
         berthd.kill()
         berthd.wait()
