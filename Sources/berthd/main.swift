@@ -43,14 +43,6 @@ struct Berthd: ParsableCommand {
                          config: config, runtimeRoot: runtimeRoot, debug: debug),
             environment: environment)
         let log = AgentLog(debug: settings.debug)
-        // The metrics collector keeps cgroup files open between scrapes (a re-read costs a
-        // seventh of open+read+close); with the default soft limit of 1024 it could keep none.
-        // Tasks are unaffected: their specs set RLIMIT_NOFILE themselves.
-        var files = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
-            files.rlim_cur = files.rlim_max
-            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files)
-        }
         let binaries = Binaries.locate(environment: environment)
         let agent = try Agent(
             configuration: AgentConfiguration(

@@ -17,10 +17,19 @@ final class KernelFiles {
     static let shared = Mutex(KernelFiles())
 
     /// Files kept open at most: three quarters of the soft RLIMIT_NOFILE past 1024, so the rest
-    /// of the process always keeps a quarter (and at least 1024) for itself.
+    /// of the process always keeps a quarter (and at least 1024) for itself. The soft limit is
+    /// raised to the hard one first: at the usual 1024 nothing could be kept. (Processes the
+    /// agent starts are not affected: their specs set RLIMIT_NOFILE.)
     static func defaultLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 0 }
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = raised.rlim_max
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        guard limit.rlim_cur != rlim_t.max else { return 0 }
         let soft = Int(clamping: limit.rlim_cur)
         return max(0, soft - max(soft / 4, 1024))
     }
