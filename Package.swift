@@ -104,6 +104,8 @@ let package = Package(
             ],
             linkerSettings: staticSwift
         ),
+        // What every test target needs to know about the machine and the binaries under test.
+        .target(name: "BerthTestSupport", dependencies: ["BerthLinux"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
         // The CLI's own parsing (the lifecycle fast path against ArgumentParser).
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -111,16 +113,16 @@ let package = Package(
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthLinux"]),
         .testTarget(
             name: "BerthRuntimeTests",
-            dependencies: ["BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups"]
+            dependencies: ["BerthTestSupport", "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups"]
         ),
-        .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthOCI", "BerthLinux"]),
-        .testTarget(name: "BerthMetricsTests", dependencies: ["BerthMetrics", "BerthCgroups", "BerthLinux", "BerthOCI"]),
-        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthLinux", "BerthOCI"]),
+        .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthOCI", "BerthLinux"]),
+        .testTarget(name: "BerthMetricsTests", dependencies: ["BerthTestSupport", "BerthMetrics", "BerthCgroups", "BerthLinux", "BerthOCI"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthTestSupport", "BerthNetwork", "BerthLinux", "BerthOCI"]),
         // Real berthd processes on temporary sockets and state dirs.
-        .testTarget(name: "BerthDaemonTests", dependencies: ["BerthAPI", "BerthLinux", "BerthOCI"]),
+        .testTarget(name: "BerthDaemonTests", dependencies: ["BerthTestSupport", "BerthAPI", "BerthLinux", "BerthOCI"]),
         .testTarget(
             name: "BerthAgentTests",
-            dependencies: ["BerthAgent", "BerthAPI", "BerthOCI", "BerthLinux"]
+            dependencies: ["BerthTestSupport", "BerthAgent", "BerthAPI", "BerthOCI", "BerthLinux"]
         ),
     ]
 )

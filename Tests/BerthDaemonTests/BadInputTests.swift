@@ -1,9 +1,10 @@
 import BerthAPI
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct DaemonBadInputTests {
     @Test("hostile requests get a 4xx naming the field, and berthd carries on")
     func hostileRequests() throws {
@@ -58,11 +59,11 @@ struct DaemonBadInputTests {
 
     @Test("a bad config file or flag stops berthd at start with one line naming the field")
     func badConfiguration() throws {
-        let directory = try Host.temporaryDirectory("badconf")
+        let directory = try TestEnvironment.temporaryDirectory("badconf")
         defer { try? FileSystem.removeTree(directory) }
         try FileSystem.writeAtomically(Array(#"{"stateDir":"/tmp/x","inventory":{"portRanges":[{"begin":5,"end":2}]}}"#.utf8), to: directory + "/c.json")
         try FileSystem.writeAtomically(Array(#"{"statDir":"/tmp/x"}"#.utf8), to: directory + "/typo.json")
-        let berthd = Host.binDirectory + "/berthd"
+        let berthd = TestEnvironment.binDirectory + "/berthd"
         let ranges = try Host.run([berthd, "--config", directory + "/c.json", "--socket", directory + "/s"])
         #expect(ranges.status == .exited(1))
         #expect(ranges.standardErrorText.contains("inventory.portRanges[0]"), "\(ranges.standardErrorText)")

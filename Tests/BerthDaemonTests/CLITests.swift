@@ -1,12 +1,13 @@
 import BerthAPI
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct AgentCLITests {
     private func berth(_ daemon: Daemon, _ arguments: [String], input: String? = nil) throws -> ChildProcess.Output {
-        try Host.run([Host.binDirectory + "/berth", "--socket", daemon.socket] + arguments, input: input)
+        try Host.run([TestEnvironment.binDirectory + "/berth", "--socket", daemon.socket] + arguments, input: input)
     }
 
     @Test("berth agent, offers and task commands talk to berthd and print tables or JSON")
@@ -45,7 +46,7 @@ struct AgentCLITests {
         let missing = try berth(daemon, ["task", "show", "cli-nope"])
         #expect(missing.status == .exited(1))
         #expect(missing.standardErrorText.contains("no task \"cli-nope\""))
-        let unreachable = try Host.run([Host.binDirectory + "/berth", "--socket", daemon.directory + "/none.sock", "task", "list"])
+        let unreachable = try Host.run([TestEnvironment.binDirectory + "/berth", "--socket", daemon.directory + "/none.sock", "task", "list"])
         #expect(unreachable.status == .exited(1))
         #expect(unreachable.standardErrorText.contains("cannot reach berthd"))
     }

@@ -1,10 +1,11 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct ContainerTaskTests {
     /// An OCI layout made by umoci from the busybox rootfs, with a config to recognise.
     private func makeImage(in directory: String) throws -> String {
@@ -12,7 +13,7 @@ struct ContainerTaskTests {
         let image = layout + ":v1"
         for arguments in [
             ["init", "--layout", layout], ["new", "--image", image],
-            ["insert", "--image", image, Host.rootfs, "/"],
+            ["insert", "--image", image, TestEnvironment.rootfs, "/"],
             ["config", "--image", image, "--config.cmd", "/bin/sh", "--config.cmd", "-c",
              "--config.cmd", "echo $GREETING from $(pwd) as $(id -u); test -d /mnt/sandbox && echo sandbox; hostname",
              "--config.env", "GREETING=hello-image", "--config.workingdir", "/etc"],
@@ -29,7 +30,7 @@ struct ContainerTaskTests {
         defer { daemon.cleanUp() }
         let layout = try makeImage(in: daemon.directory)
         // `berth image import` goes to berthd when it runs.
-        let imported = try Host.run([Host.binDirectory + "/berth", "--socket", daemon.socket, "image", "import", "--name", "busy:v1", layout])
+        let imported = try Host.run([TestEnvironment.binDirectory + "/berth", "--socket", daemon.socket, "image", "import", "--name", "busy:v1", layout])
         #expect(imported.status == .exited(0), "\(imported.standardErrorText)")
         let images = try daemon.client.call("GET", Routes.images, as: [ImageSummary].self)
         #expect(images.map(\.name) == ["busy:v1"])

@@ -1,9 +1,10 @@
 import BerthAPI
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct HealthCheckTests {
     @Test("an HTTP check against the task's own port reports it healthy")
     func httpHealthy() throws {

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Glibc
 /// The launch path as it overlaps: the answer comes once the checkpoint is on disk, launches from
 /// many clients run side by side, and a kill or a kill -9 of berthd at any moment of a launch
 /// leaves exactly one run per task, or none.
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct LaunchPathTests {
     /// The part of tasks/ID/task.json a reader relies on.
     private struct CheckpointView: Decodable {
@@ -81,7 +82,7 @@ struct LaunchPathTests {
             #expect(done.status.state == .killed, "\(id): \(done.status)")
             #expect(SupervisorsGone.eventually { supervisors(of: id).isEmpty }, "\(id): its supervisor exits")
             #expect(Host.processes(matching: "\(id).1").isEmpty, "\(id): nothing of it runs")
-            #expect(Host.cgroupDirectories(containing: "\(id).1").isEmpty, "\(id): its cgroup is gone")
+            #expect(TestEnvironment.cgroupDirectories(containing: "\(id).1").isEmpty, "\(id): its cgroup is gone")
         }
         #expect(((try? FileSystem.listDirectory(daemon.runtimeRoot)) ?? []).isEmpty, "no container is left")
     }

@@ -1,12 +1,13 @@
 import BerthAPI
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct MetricsEndpointTests {
     private func scrape(_ port: Int) throws -> String {
         let output = try Host.run(["/usr/bin/curl", "-sf", "--max-time", "10", "http://127.0.0.1:\(port)/metrics"])

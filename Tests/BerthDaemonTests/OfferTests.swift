@@ -1,10 +1,11 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct OfferTests {
     private func task(_ id: String, cpus: Double = 0.1, mem: Double = 32, ports: Int = 0, cmd: String = "sleep 30") throws -> TaskDefinition {
         try OCIJSON.decode(TaskDefinition.self, from: Data(#"{"id":"\#(id)","cmd":"\#(cmd)","resources":{"cpus":\#(cpus),"mem":\#(mem),"ports":\#(ports)}}"#.utf8), source: "t")
@@ -109,7 +110,7 @@ struct OfferTests {
 
     /// A config file offering exactly `cpus` CPUs.
     private func configWithCPUs(_ cpus: Double) throws -> String {
-        let directory = try Host.temporaryDirectory("offer-config")
+        let directory = try TestEnvironment.temporaryDirectory("offer-config")
         let path = directory + "/berthd.json"
         try FileSystem.writeAtomically(Array(#"{"inventory":{"cpus":\#(cpus)}}"#.utf8), to: path)
         return path

@@ -1,13 +1,14 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct RecoveryTests {
     @Test("after kill -9 of berthd a running task is found RUNNING and still supervised")
     func runningTaskSurvives() throws {
@@ -24,7 +25,7 @@ struct RecoveryTests {
         #expect(try daemon.client.callRaw("GET", Routes.taskLogs("rec-sleeper")).count > before)
         _ = try daemon.client.call("POST", Routes.killTask("rec-sleeper"), body: KillRequest(graceSeconds: 1), as: TaskInfo.self)
         #expect(try daemon.wait("rec-sleeper").status.state == .killed)
-        #expect(Host.cgroupDirectories(containing: "rec-sleeper").isEmpty)
+        #expect(TestEnvironment.cgroupDirectories(containing: "rec-sleeper").isEmpty)
     }
 
     @Test("a task that ended while berthd was down gets its real exit status")
@@ -75,7 +76,7 @@ struct RecoveryTests {
 
     @Test("a full state disk refuses launches with 507 and corrupts no checkpoint")
     func fullDisk() throws {
-        let directory = try Host.temporaryDirectory("rec-full")
+        let directory = try TestEnvironment.temporaryDirectory("rec-full")
         let stateDir = directory + "/state"
         try FileSystem.createDirectory(stateDir)
         try Host.run(["/bin/mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", stateDir])

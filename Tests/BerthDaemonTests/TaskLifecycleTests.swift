@@ -1,13 +1,14 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite(.enabled(if: Host.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+@Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct TaskLifecycleTests {
     @Test("a plain task goes STAGING, STARTING, RUNNING, FINISHED, with its output in the sandbox")
     func plainTaskFinishes() throws {
@@ -98,7 +99,7 @@ struct TaskLifecycleTests {
         #expect(polite.status.exitCode == 0)
         let log = String(decoding: try daemon.client.callRaw("GET", Routes.taskLogs("kill-stubborn")), as: UTF8.self)
         #expect(log.contains("got-term"))
-        #expect(Host.cgroupDirectories(containing: "kill-stubborn").isEmpty)
+        #expect(TestEnvironment.cgroupDirectories(containing: "kill-stubborn").isEmpty)
         // A second kill of an ended task is a conflict, not a crash.
         #expect(throws: APIClientError.self) {
             try daemon.client.call("POST", Routes.killTask("kill-stubborn"), body: KillRequest(), as: TaskInfo.self)

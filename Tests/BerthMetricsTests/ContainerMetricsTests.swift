@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ extension MetricsSuites {
             MetricTarget(taskID: "task-" + id, containerID: id, image: "busybox:1", labels: labels, cgroup: cgroup, initPID: pid)
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func cpuBurnMovesCPUAndThrottling() async throws {
             let limits = Resources(cpu: .init(quota: 20_000, period: 100_000), memory: .init(limit: 256 << 20), pids: .init(limit: 64))
             try await withTestCgroup(limits) { cgroup in
@@ -70,7 +71,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func memoryAndFileWritesShow() async throws {
             // On a disk where there is one writable (/var/tmp here; the v2 VM only writes to tmpfs).
             let base = access("/var/tmp", W_OK) == 0 ? "/var/tmp" : "/tmp"
@@ -119,7 +120,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func oomKillIsCounted() async throws {
             try await withTestCgroup(Resources(memory: .init(limit: 32 << 20, swap: 32 << 20))) { cgroup in
                 let shell = try GatedShell("exec tail /dev/zero")
@@ -136,7 +137,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func vanishedContainerDropsItsSeries() async throws {
             let host = try CgroupHost.detect()
             var gone = try Cgroup.resolve(host: host, cgroupsPath: "berth-metrics-test/gone\(UInt32.random(in: 0...UInt32.max))", containerID: "")
@@ -152,7 +153,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI && FileSystem.exists("/usr/sbin/ip") && FileSystem.exists("/usr/bin/python3"), "needs root and iproute2; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged && FileSystem.exists("/usr/sbin/ip") && FileSystem.exists("/usr/bin/python3"), "needs root and iproute2; in CI (CI=true) it runs and fails without it"))
         func networkCountersComeFromTheTasksNamespace() async throws {
             try await withTestCgroup { cgroup in
                 // A veth pair inside the new namespace; a datagram to an absent neighbour makes

@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthTestSupport
 import Foundation
 import NIOPosix
 import Testing
@@ -13,7 +14,7 @@ extension MetricsSuites {
     @Suite struct EndpointTests {
         /// GET http://127.0.0.1:port/path with curl-like simplicity: (status line, body).
         func get(_ port: Int, _ path: String, method: String = "GET") throws -> (String, [UInt8]) {
-            let output = try MetricsHost.run(["/usr/bin/python3", "-c", """
+            let output = try TestEnvironment.run(["/usr/bin/python3", "-c", """
                 import http.client, sys
                 c = http.client.HTTPConnection("127.0.0.1", \(port), timeout=10)
                 c.request("\(method)", "\(path)")
@@ -80,7 +81,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func taskEndpointsAreScrapedAndRelabelled() async throws {
             var body = """
                 # HELP http_requests_total Requests.

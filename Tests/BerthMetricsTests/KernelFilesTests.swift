@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -20,7 +21,7 @@ extension MetricsSuites {
 
         func openFiles() -> Int { ((try? FileSystem.listDirectory("/proc/self/fd")) ?? []).count }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func cgroupRemovedAndMadeAgainShowsTheNewOne() throws {
             let host = try CgroupHost.detect()
             let path = "berth-metrics-test/again\(UInt32.random(in: 0...UInt32.max))"
@@ -53,7 +54,7 @@ extension MetricsSuites {
             #expect(!(try scrape([again]).text.contains(id)))
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func limitsWrittenBetweenScrapesShowAtTheNext() async throws {
             let limits = Resources(cpu: .init(quota: 20_000, period: 100_000), memory: .init(limit: 64 << 20), pids: .init(limit: 64))
             try await withTestCgroup(limits) { cgroup in
@@ -76,7 +77,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func filesOfContainersNoLongerScrapedAreClosed() async throws {
             try await withTestCgroup(Resources(memory: .init(limit: 64 << 20))) { cgroup in
                 _ = try scrape([])
@@ -91,7 +92,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI && FileSystem.exists("/usr/bin/python3"), "needs root and python3; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged && FileSystem.exists("/usr/bin/python3"), "needs root and python3; in CI (CI=true) it runs and fails without it"))
         func threadListsLongerThanAPageAreCountedWhole() async throws {
             try await withTestCgroup { cgroup in
                 // 900 threads: cgroup.threads is more than one kernel page long.

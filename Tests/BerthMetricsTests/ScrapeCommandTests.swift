@@ -1,5 +1,6 @@
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -13,21 +14,21 @@ extension MetricsSuites {
             let root = directory + "/state"
             try FileSystem.createDirectory(directory + "/bundle")
             defer {
-                _ = try? MetricsHost.run([MetricsHost.berthBinary, "--root", root, "delete", "--force", "scraped"])
+                _ = try? TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "delete", "--force", "scraped"])
                 try? FileSystem.removeTree(directory)
             }
             var spec = Spec.defaultSpec()
-            spec.root = .init(path: MetricsHost.rootfs, readonly: true)
+            spec.root = .init(path: TestEnvironment.rootfsPath, readonly: true)
             spec.process?.terminal = false
             spec.process?.args = ["sh", "-c", "sleep 600 & exec sleep 601"]
             var resources = spec.linux?.resources ?? .init()
             resources.memory = .init(limit: 96 << 20)
             spec.linux?.resources = resources
             try FileSystem.writeAtomically(Array(try OCIJSON.encode(spec)), to: directory + "/bundle/config.json")
-            let run = try MetricsHost.run([MetricsHost.berthBinary, "--root", root, "run", "-d", "--bundle", directory + "/bundle", "scraped"])
+            let run = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "run", "-d", "--bundle", directory + "/bundle", "scraped"])
             #expect(run.status == .exited(0), "\(run.standardErrorText)")
 
-            let scrape = try MetricsHost.run([MetricsHost.berthBinary, "--root", root, "metrics-scrape"])
+            let scrape = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "metrics-scrape"])
             #expect(scrape.status == .exited(0), "\(scrape.standardErrorText)")
             try expectPromtoolAccepts(scrape.standardOutput)
             let page = Page(scrape.standardOutput)
@@ -41,15 +42,15 @@ extension MetricsSuites {
             #expect(page.values("container_network_receive_bytes_total", id).isEmpty)
 
             // Deleted: gone from the next scrape, which still succeeds.
-            _ = try MetricsHost.run([MetricsHost.berthBinary, "--root", root, "delete", "--force", "scraped"])
-            let after = try MetricsHost.run([MetricsHost.berthBinary, "--root", root, "metrics-scrape"])
+            _ = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "delete", "--force", "scraped"])
+            let after = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "metrics-scrape"])
             #expect(after.status == .exited(0))
             #expect(!after.standardOutputText.contains(id))
         }
 
-        @Test(.enabled(if: FileSystem.exists(MetricsHost.berthBinary), "needs the berth binary"))
+        @Test(.enabled(if: FileSystem.exists(TestEnvironment.berthBinary), "needs the berth binary"))
         func badRepeatIsOneLineNamingTheFlag() throws {
-            let output = try MetricsHost.run([MetricsHost.berthBinary, "--root", "/tmp/berth-metrics-none", "metrics-scrape", "--repeat", "0"])
+            let output = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", "/tmp/berth-metrics-none", "metrics-scrape", "--repeat", "0"])
             #expect(output.status == .exited(1))
             #expect(output.standardErrorText == "berth: --repeat: 0 is not between 1 and 100000\n")
         }

@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthTestSupport
 import NIOPosix
 import Testing
 #if canImport(Glibc)
@@ -60,7 +61,7 @@ extension MetricsSuites {
             }
         }
 
-        @Test(.enabled(if: MetricsHost.rootOrCI, "needs root; in CI (CI=true) it runs and fails without it"))
+        @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
         func emitterPushesGaugesAndCounterIncreases() async throws {
             try await withTestCgroup { cgroup in
                 let server = try UDPListener()

@@ -1,46 +1,18 @@
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where the supervisor tests find the real binaries and the busybox rootfs.
-enum SupervisorHost {
-    /// Tests that need root run when we are root, and also in CI, where they then fail loudly.
-    static let canRunPrivileged = getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"
+/// The machine and the binaries under test (BerthTestSupport), with the supervisor beside berth.
+typealias SupervisorHost = TestEnvironment
 
-    static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-
-    /// The berth under test: BERTH_BINARY (`make test`), else the one built next to this test bundle.
-    static let berthBinary: String = {
-        if let path = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        return FileSystem.parentDirectory(of: executable) + "/berth"
-    }()
-
+extension TestEnvironment {
     /// berth-supervisor is built into the same directory as berth.
     static let supervisorBinary = FileSystem.parentDirectory(of: berthBinary) + "/berth-supervisor"
-
-    static let rootfs: String = {
-        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
-        if !FileSystem.exists(path + "/bin/busybox") {
-            let output = try? ChildProcess(path: "/bin/sh", arguments: ["sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path]).run()
-            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
-        }
-        return path
-    }()
-
-    @discardableResult
-    static func run(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> ChildProcess.Output {
-        var child = ChildProcess(path: arguments[0], arguments: arguments)
-        child.timeout = timeout
-        return try child.run()
-    }
 
     /// Checks `condition` every 20 ms until it holds or `timeout` passes (a bound against hangs,
     /// not a timing assertion).

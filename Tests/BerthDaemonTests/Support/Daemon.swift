@@ -1,51 +1,19 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// The machine and the binaries under test (BerthTestSupport), with what the daemon tests add.
 enum Host {
-    static let isRoot = getuid() == 0
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    /// berthd needs root; in CI the tests run (and fail loudly) whoever runs them.
-    static let canRunPrivileged = isRoot || isCI
-
-    static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-
-    /// berth, berthd and berth-supervisor sit side by side in the build directory.
-    static let binDirectory: String = {
-        if let berth = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return FileSystem.parentDirectory(of: berth) }
-        return packageRoot + "/.build/debug"
-    }()
-
-    static let rootfs: String = {
-        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
-        if !FileSystem.exists(path + "/bin/busybox") {
-            let output = try? run(["/bin/sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path])
-            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
-        }
-        return path
-    }()
-
+    /// berthd starts slower than a runtime command: these tests allow each program 120 s.
     @discardableResult
     static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(120)) throws -> ChildProcess.Output {
-        var child = ChildProcess(path: arguments[0], arguments: arguments)
-        child.input = input.map { Array($0.utf8) }
-        child.timeout = timeout
-        return try child.run()
-    }
-
-    static func temporaryDirectory(_ label: String) throws -> String {
-        try FileSystem.createDirectory("/tmp/berth-tests")
-        let path = "/tmp/berth-tests/\(label)-\(UUID().uuidString.prefix(8))"
-        try FileSystem.createDirectory(path)
-        return path
+        try TestEnvironment.run(arguments, input: input, timeout: timeout)
     }
 
     /// Processes whose command line contains `fragment` (for leak checks).
@@ -61,11 +29,6 @@ enum Host {
         let count = Glibc.readlink(path, &buffer, buffer.count - 1)
         return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
     }
-
-    static func cgroupDirectories(containing fragment: String) -> [String] {
-        let output = try? run(["/usr/bin/find", "/sys/fs/cgroup", "-type", "d", "-path", "*\(fragment)*"])
-        return (output?.standardOutputText ?? "").split(separator: "\n").map(String.init)
-    }
 }
 
 /// A real berthd on a temporary socket and state dir, for one test.
@@ -80,7 +43,7 @@ final class Daemon: @unchecked Sendable {
     private let extraArguments: [String]
 
     init(_ label: String, arguments: [String] = [], stateDir: String? = nil) throws {
-        directory = try Host.temporaryDirectory(label)
+        directory = try TestEnvironment.temporaryDirectory(label)
         self.stateDir = stateDir ?? directory + "/state"
         socket = directory + "/berth.sock"
         runtimeRoot = directory + "/run"
@@ -94,7 +57,7 @@ final class Daemon: @unchecked Sendable {
     func start() throws {
         let logFile = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
         defer { logFile.close() }
-        let binary = Host.binDirectory + "/berthd"
+        let binary = TestEnvironment.binDirectory + "/berthd"
         // Each test's berthd serves metrics on a port of its own (0: the kernel picks one).
         let metrics = extraArguments.contains("--metrics-address") ? [] : ["--metrics-address", "127.0.0.1:0"]
         let child = ChildProcess(path: binary, arguments: [binary, "--state-dir", stateDir, "--socket", socket,
@@ -196,7 +159,7 @@ final class Daemon: @unchecked Sendable {
             }
         }
         for id in (try? FileSystem.listDirectory(runtimeRoot)) ?? [] {
-            _ = try? Host.run([Host.binDirectory + "/berth", "--root", runtimeRoot, "delete", "--force", id])
+            _ = try? Host.run([TestEnvironment.binDirectory + "/berth", "--root", runtimeRoot, "delete", "--force", id])
         }
         try? stop(signal: SIGKILL)
         for pid in Host.processes(matching: directory) { kill(pid, SIGKILL) }

@@ -1,56 +1,16 @@
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The machine the image tests run on and the tools they use (the idea of
-/// BerthRuntimeTests/Support/TestHost, which other test targets cannot import).
-enum ImagesHost {
-    static let isRoot = getuid() == 0
-    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    /// Root tests run as root, and in CI, where they then fail loudly instead of being skipped.
-    static let canRunPrivileged = isRoot || isCI
+/// The machine and the binaries under test (BerthTestSupport), and the image tests' own tools.
+typealias ImagesHost = TestEnvironment
 
-    static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-
-    /// BERTH_BINARY, else the berth built next to this test bundle, else .build/debug/berth.
-    static let berthBinary: String = {
-        if let path = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        while directory.path != "/" && !directory.lastPathComponent.hasSuffix(".xctest") && directory.lastPathComponent != "debug" {
-            directory.deleteLastPathComponent()
-        }
-        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-        let sibling = directory.path + "/berth"
-        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : packageRoot + "/.build/debug/berth"
-    }()
-
-    /// The busybox-static rootfs (`make fixtures`), built on first use.
-    static let rootfs: String = {
-        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
-        if !FileSystem.exists(path + "/bin/busybox") {
-            let output = try? run(["/bin/sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path])
-            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
-        }
-        return path
-    }()
-
+extension TestEnvironment {
     static let builder = packageRoot + "/Fixtures/images/oci-builder.py"
-
-    /// Runs a program and returns its output; the one way these tests run anything.
-    @discardableResult
-    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> ChildProcess.Output {
-        var child = ChildProcess(path: arguments[0], arguments: arguments)
-        child.input = input.map { Array($0.utf8) }
-        child.timeout = timeout
-        return try child.run()
-    }
 
     /// Runs and requires exit status 0, showing stderr otherwise.
     @discardableResult

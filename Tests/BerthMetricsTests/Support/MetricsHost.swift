@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -10,31 +11,17 @@ import Glibc
 /// What the machine running the tests offers.
 enum MetricsHost {
     static let cgroups: CgroupHost? = try? CgroupHost.detect()
-    /// Real-cgroup tests need root. On CI (CI=true) they run anyway and fail without it.
-    static var rootOrCI: Bool { getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true" }
-    static var hasPromtool: Bool { FileSystem.exists("/usr/bin/promtool") || ProcessInfo.processInfo.environment["CI"] == "true" }
-
-    /// The berth executable (`make test` sets BERTH_BINARY) and the busybox rootfs.
-    static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-    static let berthBinary = ProcessInfo.processInfo.environment["BERTH_BINARY"] ?? packageRoot + "/.build/debug/berth"
-    static let rootfs = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
-    static var canRunContainers: Bool { rootOrCI && FileSystem.exists(berthBinary) && FileSystem.exists(rootfs + "/bin/busybox") }
-
-    @discardableResult
-    static func run(_ arguments: [String], input: [UInt8]? = nil, timeout: Duration = .seconds(60)) throws -> ChildProcess.Output {
-        var child = ChildProcess(path: arguments[0], arguments: arguments)
-        child.input = input
-        child.timeout = timeout
-        return try child.run()
+    static var hasPromtool: Bool { FileSystem.exists("/usr/bin/promtool") || TestEnvironment.isCI }
+    /// Container tests need root, the berth binary and the busybox rootfs (not built here).
+    static var canRunContainers: Bool {
+        TestEnvironment.canRunPrivileged && FileSystem.exists(TestEnvironment.berthBinary)
+            && FileSystem.exists(TestEnvironment.rootfsPath + "/bin/busybox")
     }
 }
 
 /// Every /metrics page the tests see goes through `promtool check metrics` (format and lint).
 func expectPromtoolAccepts(_ page: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let output = try MetricsHost.run(["/usr/bin/promtool", "check", "metrics"], input: page)
+    let output = try TestEnvironment.run(["/usr/bin/promtool", "check", "metrics"], bytes: page)
     #expect(output.status == .exited(0),
             "promtool: \(output.standardOutputText)\(output.standardErrorText)", sourceLocation: sourceLocation)
 }

@@ -1,34 +1,18 @@
 import BerthLinux
 import BerthNetwork
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The machine the network tests run on: the berth binary and busybox rootfs under test, and
-/// what a user would look at on the host (links, iptables, namespace files, IPAM leases).
-/// (The same idea as BerthRuntimeTests' TestHost; test targets cannot share files.)
-enum NetHost {
-    static let canRunPrivileged = getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"
+/// The machine and the binaries under test (BerthTestSupport), and what a user would look at on
+/// the host (links, iptables, namespace files, IPAM leases).
+typealias NetHost = TestEnvironment
 
-    static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-
-    static let berthBinary = ProcessInfo.processInfo.environment["BERTH_BINARY"] ?? packageRoot + "/.build/debug/berth"
-
-    static let rootfs: String = {
-        let path = ProcessInfo.processInfo.environment["BERTH_ROOTFS"] ?? packageRoot + "/Fixtures/.cache/busybox-rootfs"
-        if !FileSystem.exists(path + "/bin/busybox") {
-            let output = try? ChildProcess(path: "/bin/sh", arguments: ["sh", packageRoot + "/Fixtures/busybox-rootfs.sh", path]).run()
-            precondition(output?.status == .exited(0), "cannot build the test rootfs: \(output?.standardErrorText ?? "")")
-        }
-        return path
-    }()
-
+extension TestEnvironment {
     /// Namespace files of the tests live apart from a running berthd's.
     static let namespaceDirectory = "/run/berth-tests/netns"
 
@@ -39,22 +23,7 @@ enum NetHost {
         return settings
     }
 
-    static func temporaryDirectory(_ label: String) throws -> String {
-        try FileSystem.createDirectory("/tmp/berth-tests")
-        let path = "/tmp/berth-tests/\(label)-\(UUID().uuidString.prefix(8))"
-        try FileSystem.createDirectory(path)
-        return path
-    }
-
     static func uniqueID(_ label: String) -> String { "\(label)-\(UUID().uuidString.prefix(8).lowercased())" }
-
-    @discardableResult
-    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> ChildProcess.Output {
-        var child = ChildProcess(path: arguments[0], arguments: arguments)
-        child.input = input.map { Array($0.utf8) }
-        child.timeout = timeout
-        return try child.run()
-    }
 
     /// Interface names on the host (`ip -o link`), without the @peer suffix.
     static func hostLinks() throws -> [String] {
