@@ -53,14 +53,17 @@ let package = Package(
             name: "BerthAgent",
             dependencies: [
                 "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork", "BerthMetrics",
-                "BerthLinux", "BerthOCI", "CBerth",
+                "BerthMetricsServer", "BerthLinux", "BerthOCI", "CBerth",
             ]
         ),
-        // Per-container statistics at scrape time, Prometheus text, StatsD, the task relay.
+        // Per-container statistics at scrape time, Prometheus text, StatsD lines and their sender.
+        .target(name: "BerthMetrics", dependencies: ["BerthCgroups", "BerthLinux", "BerthOCI"]),
+        // berthd's metrics endpoints on SwiftNIO: /metrics over HTTP and each task's StatsD relay.
+        // Apart from BerthMetrics so the berth CLI, which starts for every container, links no NIO.
         .target(
-            name: "BerthMetrics",
+            name: "BerthMetricsServer",
             dependencies: [
-                "BerthCgroups", "BerthLinux", "BerthOCI",
+                "BerthMetrics", "BerthLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAgent", "BerthAPI", "BerthServer", "BerthMetrics", "BerthLinux", "BerthOCI",
+                "BerthAgent", "BerthAPI", "BerthServer", "BerthMetrics", "BerthMetricsServer", "BerthLinux", "BerthOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -116,7 +119,10 @@ let package = Package(
             dependencies: ["BerthTestSupport", "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups"]
         ),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthTestSupport", "BerthImages", "BerthOCI", "BerthLinux"]),
-        .testTarget(name: "BerthMetricsTests", dependencies: ["BerthTestSupport", "BerthMetrics", "BerthCgroups", "BerthLinux", "BerthOCI"]),
+        .testTarget(
+            name: "BerthMetricsTests",
+            dependencies: ["BerthTestSupport", "BerthMetrics", "BerthMetricsServer", "BerthCgroups", "BerthLinux", "BerthOCI"]
+        ),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthTestSupport", "BerthNetwork", "BerthLinux", "BerthOCI"]),
         // Real berthd processes on temporary sockets and state dirs.
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthTestSupport", "BerthAPI", "BerthLinux", "BerthOCI"]),

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthMetrics
+import BerthMetricsServer
 import BerthNetwork
 import BerthRuntime
 

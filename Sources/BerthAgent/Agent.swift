@@ -2,6 +2,7 @@ import BerthAPI
 import BerthImages
 import BerthLinux
 import BerthMetrics
+import BerthMetricsServer
 import BerthNetwork
 import BerthRuntime
 import FoundationEssentials

@@ -115,7 +115,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
             }
             let needed = controllersToEnable(resources)
             for driver in drivers { try driver.prepare(created: made, controllers: needed) }
-            for driver in drivers { try driver.apply(resources) }
+            try apply(resources)
         } catch {
             try? Self.removeDirectories(made.reversed(), strict: false)
             throw error
@@ -128,7 +128,19 @@ public struct Cgroup: Codable, Sendable, Equatable {
         try validate(resources)
         let needed = controllersToEnable(resources)
         for driver in drivers { try driver.prepare(created: [], controllers: needed) }
-        for driver in drivers { try driver.apply(resources) }
+        try apply(resources)
+    }
+
+    /// On a hybrid host with a v1 devices controller, that controller alone filters devices (as
+    /// runc does there): a second filter as a BPF program in the v2 tree would decide the same.
+    private func apply(_ resources: Resources) throws(CgroupError) {
+        let all = drivers
+        let v1Devices = all.contains { $0.version == 1 && $0.drives("devices") }
+        for driver in all {
+            var limits = resources
+            if driver.version == 2 && v1Devices { limits.devices = nil }
+            try driver.apply(limits)
+        }
     }
 
     private func controllersToEnable(_ resources: Resources) -> Set<String> {

@@ -35,8 +35,8 @@ struct V2Limits {
                 try set("\(limit.limit)", "hugetlb.\(limit.pageSize).max", field: "hugepageLimits[\(index)].limit")
             }
         }
-        // v2 has no devices controller: a BPF program on the cgroup decides. On a hybrid host it
-        // runs next to the v1 devices controller; both must allow.
+        // v2 has no devices controller: a BPF program on the cgroup decides. (On a hybrid host
+        // with a v1 devices controller, Cgroup leaves devices to that one.)
         if let rules = resources.devices { try DeviceRules.attachBPF(rules, to: dir) }
         for key in resources.unified.keys.sorted() {
             let value = resources.unified[key]!

@@ -19,9 +19,9 @@ public final class MetricsCollector: Sendable {
 
     public let configuration: Configuration
     public let agent: AgentMetrics
-    public let relay: StatsDRelay?
+    public let relay: (any SeriesSource)?
 
-    public init(configuration: Configuration = Configuration(), agent: AgentMetrics = AgentMetrics(), relay: StatsDRelay? = nil) {
+    public init(configuration: Configuration = Configuration(), agent: AgentMetrics = AgentMetrics(), relay: (any SeriesSource)? = nil) {
         self.configuration = configuration
         self.agent = agent
         self.relay = relay
@@ -89,4 +89,9 @@ public final class MetricsCollector: Sendable {
             return Array(zip(wanted, results))
         }
     }
+}
+
+/// Series kept in memory rather than read at scrape time: the StatsD relay's (BerthMetricsServer).
+public protocol SeriesSource: Sendable {
+    func write(into exposition: inout Exposition)
 }

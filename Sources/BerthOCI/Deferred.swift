@@ -5,12 +5,20 @@ public struct Deferred<Value: Codable & Sendable>: Codable, Sendable {
     private enum Storage: Sendable {
         case parsed(JSONValue)
         case decoded(Value)
+        /// Decoded from this tree, which is what gets written again: encoding a whole Spec back
+        /// was most of the cost of saving a container's state.
+        case both(Value, JSONValue)
     }
 
     private var storage: Storage
 
     public init(_ value: Value) {
         storage = .decoded(value)
+    }
+
+    /// `value` as decoded from `tree`.
+    init(_ value: Value, decodedFrom tree: JSONValue) {
+        storage = .both(value, tree)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -26,7 +34,7 @@ public struct Deferred<Value: Codable & Sendable>: Codable, Sendable {
         switch storage {
         case .decoded(let value):
             try value.encode(to: encoder)
-        case .parsed(let tree):
+        case .parsed(let tree), .both(_, let tree):
             if let encoder = encoder as? ValueEncoder {
                 encoder.node.scalar = tree
             } else {
@@ -38,7 +46,7 @@ public struct Deferred<Value: Codable & Sendable>: Codable, Sendable {
     /// The whole value; errors name `source` and the path inside the document.
     public func value(source: String) throws(OCIError) -> Value {
         switch storage {
-        case .decoded(let value): return value
+        case .decoded(let value), .both(let value, _): return value
         case .parsed(let tree): return try OCIJSON.decode(Value.self, from: tree, source: source)
         }
     }
@@ -49,7 +57,7 @@ public struct Deferred<Value: Codable & Sendable>: Codable, Sendable {
         _ key: String, as type: T.Type, source: String, decoded: (Value) -> T?
     ) throws(OCIError) -> T? {
         switch storage {
-        case .decoded(let value): return decoded(value)
+        case .decoded(let value), .both(let value, _): return decoded(value)
         case .parsed(let tree): return try Self.member(key, of: tree, as: type, source: source)
         }
     }

@@ -294,67 +294,72 @@ struct JSONParser {
 }
 
 /// Writes JSON the way `cat` readers like it: tab indentation, sorted keys, `"key": value`.
+/// Straight into UTF-8 bytes: state files are written on every create.
 enum JSONWriter {
-    static func write(_ value: JSONValue, pretty: Bool) -> String {
-        var out = ""
+    static func write(_ value: JSONValue, pretty: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
         emit(value, pretty: pretty, indent: 0, into: &out)
         return out
     }
 
-    private static func newline(_ indent: Int, _ out: inout String) {
-        out += "\n"
-        out += String(repeating: "\t", count: indent)
+    private static func newline(_ indent: Int, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: "\t"), count: indent))
     }
 
-    private static func emit(_ value: JSONValue, pretty: Bool, indent: Int, into out: inout String) {
+    private static func emit(_ value: JSONValue, pretty: Bool, indent: Int, into out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): quote(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(indent + 1, &out) }
                 emit(item, pretty: pretty, indent: indent + 1, into: &out)
             }
             if pretty { newline(indent, &out) }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, key) in members.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
+            if members.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
+            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(indent + 1, &out) }
-                quote(key, into: &out)
-                out += pretty ? ": " : ":"
-                emit(members[key]!, pretty: pretty, indent: indent + 1, into: &out)
+                quote(member.key, into: &out)
+                out.append(contentsOf: (pretty ? ": " : ":").utf8)
+                emit(member.value, pretty: pretty, indent: indent + 1, into: &out)
             }
             if pretty { newline(indent, &out) }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u" + hex(scalar.value, digits: 4)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+    static func quote(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20, 0x7F: out.append(contentsOf: ("\\u" + hex(UInt32(byte), digits: 4)).utf8)
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A string as JSON writes it (`"a\"b"`), for messages that quote hostile text.
+    static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        quote(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -11,13 +11,15 @@ public enum OCIJSON {
     public static func decode<T: Decodable>(
         _ type: T.Type, from data: Data, source: String, rejectingUnknownFields: Bool = false
     ) throws(OCIError) -> T {
-        let value: JSONValue
+        try decode(type, from: try parse(data, source: source), source: source, rejectingUnknownFields: rejectingUnknownFields)
+    }
+
+    private static func parse(_ data: Data, source: String) throws(OCIError) -> JSONValue {
         do {
-            value = try JSONParser.parse(data)
+            return try JSONParser.parse(data)
         } catch {
             throw OCIError(source: source, path: "", message: "not valid JSON: \(error.message)")
         }
-        return try decode(type, from: value, source: source, rejectingUnknownFields: rejectingUnknownFields)
     }
 
     /// Decodes an already parsed document (or part of one).
@@ -39,9 +41,21 @@ public enum OCIJSON {
 
     /// Reads a file and decodes it; a missing or unreadable file is reported in one line too.
     public static func load<T: Decodable>(_ type: T.Type, path: String, source: String) throws(OCIError) -> T {
+        try decode(type, from: Data(try contents(of: path, source: source)), source: source)
+    }
+
+    /// `load`, keeping the parsed document too, so that writing the value again costs no encoding.
+    public static func loadDocument<T: Codable & Sendable>(
+        _ type: T.Type, path: String, source: String
+    ) throws(OCIError) -> (value: T, document: Deferred<T>) {
+        let tree = try parse(Data(try contents(of: path, source: source)), source: source)
+        let value = try decode(type, from: tree, source: source)
+        return (value, Deferred(value, decodedFrom: tree))
+    }
+
+    private static func contents(of path: String, source: String) throws(OCIError) -> [UInt8] {
         switch readFile(path) {
-        case .success(let bytes):
-            return try decode(type, from: Data(bytes), source: source)
+        case .success(let bytes): return bytes
         case .failure(let error):
             throw OCIError(source: source, path: "", message: "cannot read \(path): \(String(cString: strerror(error.code)))")
         }
@@ -72,17 +86,13 @@ public enum OCIJSON {
 
     /// Encodes with sorted keys; `pretty` adds tab indentation and a final newline.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
-        var text = JSONWriter.write(try ValueEncoder.encode(value), pretty: pretty)
-        if pretty { text += "\n" }
-        return Data(text.utf8)
+        var bytes = JSONWriter.write(try ValueEncoder.encode(value), pretty: pretty)
+        if pretty { bytes.append(UInt8(ascii: "\n")) }
+        return Data(bytes)
     }
 
     /// A string as JSON writes it (`"a\"b"`), for messages that quote hostile text.
-    public static func quoted(_ text: String) -> String {
-        var out = ""
-        JSONWriter.quote(text, into: &out)
-        return out
-    }
+    public static func quoted(_ text: String) -> String { JSONWriter.quoted(text) }
 
     /// `encode` as a String, for printing.
     public static func encodeString<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {

@@ -49,11 +49,7 @@ struct Validator {
         if value.contains("\0") { throw fail(path, "contains a NUL byte") }
     }
 
-    func quoted(_ s: String) -> String {
-        var out = ""
-        JSONWriter.quote(s, into: &out)
-        return out
-    }
+    func quoted(_ s: String) -> String { JSONWriter.quoted(s) }
 
     static func isPresent(_ s: String?) -> Bool { !(s ?? "").isEmpty }
     static func isPresent<T>(_ a: [T]?) -> Bool { !(a ?? []).isEmpty }

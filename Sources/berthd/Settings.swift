@@ -3,6 +3,7 @@ import BerthAPI
 import BerthImages
 import BerthLinux
 import BerthMetrics
+import BerthMetricsServer
 import BerthOCI
 import FoundationEssentials
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import BerthAgent
 import BerthAPI
 import BerthMetrics
+import BerthMetricsServer
 import NIOPosix
 
 /// The metrics side of berthd: the Prometheus endpoint, the StatsD push and the per-task relay.

@@ -1,6 +1,7 @@
 import BerthCgroups
 import BerthLinux
 import BerthMetrics
+import BerthMetricsServer
 import BerthTestSupport
 import Foundation
 import NIOPosix

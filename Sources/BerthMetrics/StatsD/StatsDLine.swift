@@ -60,7 +60,7 @@ public struct StatsDLine: Sendable, Equatable {
     }
 
     /// The line as sent on to the StatsD server, with the task's identity.
-    func encoded(identity: [(String, String)], tagging: StatsDTagging) -> String {
+    package func encoded(identity: [(String, String)], tagging: StatsDTagging) -> String {
         var out: String
         var tags = self.tags
         switch tagging {

@@ -64,7 +64,7 @@ public final class StatsDSender: Sendable {
     }
 
     /// A listener may ask for port 0 (any free port); a destination may not.
-    static func split(_ address: String, allowAnyPort: Bool = false) throws(MetricsError) -> (String, Int) {
+    package static func split(_ address: String, allowAnyPort: Bool = false) throws(MetricsError) -> (String, Int) {
         let host: Substring, portText: Substring
         if address.hasPrefix("[") {
             guard let close = address.firstIndex(of: "]"), address[address.index(after: close)...].hasPrefix(":") else {

@@ -41,7 +41,7 @@ struct ContainerRecord: Codable, Sendable {
         (try? specDocument.member("annotations", as: [String: String].self, source: Self.specSource) { $0.annotations }) ?? nil
     }
 
-    init(id: String, bundle: String, rootfs: String, spec: Spec) {
+    init(id: String, bundle: String, rootfs: String, specDocument: Deferred<Spec>) {
         self.id = id
         self.bundle = bundle
         self.rootfs = rootfs
@@ -49,7 +49,7 @@ struct ContainerRecord: Codable, Sendable {
         self.created = Timestamp.now()
         self.owner = "root"
         self.bootID = ProcFS.bootID()
-        self.specDocument = Deferred(spec)
+        self.specDocument = specDocument
     }
 
     /// True while the container's first process is the one berth started.

@@ -60,9 +60,11 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Atomic, not durable: the state describes processes, cgroups and mounts that a power loss
+    /// takes with it, and after one the boot id reads every container as stopped.
     func save(_ record: ContainerRecord) throws {
         let data = try OCIJSON.encode(record, pretty: false)
-        try FileSystem.writeAtomically(Array(data), to: statePath(of: record.id), mode: 0o600)
+        try FileSystem.writeAtomically(Array(data), to: statePath(of: record.id), mode: 0o600, durable: false)
     }
 
     /// Every container id under the root, in name order.

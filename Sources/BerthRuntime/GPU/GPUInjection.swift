@@ -15,12 +15,17 @@ public enum GPUInjection {
     public static let gpusAnnotation = "org.berth.gpus"
     public static let rootAnnotation = "org.berth.gpu-root"
 
+    /// True when the spec's annotations ask for at least one GPU.
+    public static func isRequested(by spec: Spec) -> Bool {
+        guard let request = spec.annotations?[gpusAnnotation] else { return false }
+        let wanted = request.filter { $0 != " " }
+        return !wanted.isEmpty && wanted != "none"
+    }
+
     /// The spec with the requested GPUs added; the spec unchanged when it asks for none.
     public static func apply(to spec: Spec, log: RuntimeLog = .silent) throws -> Spec {
-        guard let request = spec.annotations?[gpusAnnotation] else { return spec }
+        guard isRequested(by: spec), let request = spec.annotations?[gpusAnnotation] else { return spec }
         let field = "config.json: annotations.\(gpusAnnotation)"
-        let wanted = request.filter { $0 != " " }
-        if wanted.isEmpty || wanted == "none" { return spec }
 
         let root = spec.annotations?[rootAnnotation] ?? "/"
         guard root.hasPrefix("/"), FileSystem.isDirectory(root) else {

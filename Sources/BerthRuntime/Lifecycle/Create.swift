@@ -22,14 +22,23 @@ extension Runtime {
     /// Creates the container: namespaces, cgroup, rootfs and mounts are in place and its process
     /// waits for `start`. Any failure removes everything this call made.
     public func create(id: String, options: CreateOptions) throws {
-        _ = try createContainer(id: id, options: options, terminalToCaller: false)
+        let created = try createContainer(id: id, options: options, terminalToCaller: false)
+        created.lock.unlock()
+    }
+
+    /// A container `create` made, still locked: `run` starts it before anyone else may act on it.
+    struct CreatedContainer {
+        var record: ContainerRecord
+        /// The pty master when the terminal came back to the caller.
+        var master: FileDescriptor?
+        var lock: ContainerLock
     }
 
     /// Creates the container; with `terminalToCaller` a pty master for a process that asks for a
-    /// terminal comes back to us instead of going to a console socket.
-    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool) throws -> (pid: pid_t, master: FileDescriptor?) {
+    /// terminal comes back to us instead of going to a console socket. The caller unlocks it.
+    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool) throws -> CreatedContainer {
         let bundle = try absoluteBundle(options.bundle)
-        let loaded = try OCIJSON.load(Spec.self, path: bundle + "/config.json", source: "config.json")
+        let (loaded, document) = try OCIJSON.loadDocument(Spec.self, path: bundle + "/config.json", source: "config.json")
         try loaded.validate()
         // GPUs asked for by annotation become linux.devices, device allows and environment.
         let spec = try GPUInjection.apply(to: loaded, log: log)
@@ -42,8 +51,11 @@ extension Runtime {
         }
 
         let lock = try store.claim(id: id)
-        defer { lock.unlock() }
-        var record = ContainerRecord(id: id, bundle: bundle, rootfs: "", spec: spec)
+        var locked = true
+        defer { if locked { lock.unlock() } }
+        // The config as parsed is what state.json keeps, unless GPUs were added to it.
+        let specDocument = GPUInjection.isRequested(by: loaded) ? Deferred(spec) : document
+        var record = ContainerRecord(id: id, bundle: bundle, rootfs: "", specDocument: specDocument)
         var consoleFD: Int32 = -1
         var callerEnd: Int32 = -1
         // State is written twice: once the cgroup exists (so `delete --force` after a killed
@@ -101,14 +113,15 @@ extension Runtime {
             record.status = .created
             try store.save(record)
             if let pidFile = options.pidFile {
-                try FileSystem.writeAtomically(Array(String(record.pid).utf8), to: absolutePath(pidFile))
+                try FileSystem.writeAtomically(Array(String(record.pid).utf8), to: absolutePath(pidFile), durable: false)
             }
             var master: FileDescriptor?
             if callerEnd >= 0 {
                 master = FileDescriptor(rawValue: try sys("receive the pty master") { berth_recv_fd(callerEnd) })
                 close(callerEnd)
             }
-            return (record.pid, master)
+            locked = false
+            return CreatedContainer(record: record, master: master, lock: lock)
         } catch {
             if consoleFD >= 0 { close(consoleFD) }
             if callerEnd >= 0 { close(callerEnd) }

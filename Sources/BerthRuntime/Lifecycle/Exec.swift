@@ -84,7 +84,7 @@ extension Runtime {
         lock.unlock()
         lockHeld = false
         if let pidFile = options.pidFile {
-            try FileSystem.writeAtomically(Array(String(pid).utf8), to: absolutePath(pidFile))
+            try FileSystem.writeAtomically(Array(String(pid).utf8), to: absolutePath(pidFile), durable: false)
         }
         if options.detach { return 0 }
         var master: FileDescriptor?

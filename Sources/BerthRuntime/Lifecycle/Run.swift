@@ -8,17 +8,27 @@ extension Runtime {
     /// create + start; in the foreground, waits and returns the exit status as a shell would
     /// (128 + signal), then deletes the container unless `keep`.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws -> Int32 {
-        let (pid, master) = try createContainer(id: id, options: options, terminalToCaller: !detach)
+        let created = try createContainer(id: id, options: options, terminalToCaller: !detach)
+        let master = created.master
         defer { master?.close() }
-        // As parent of the init (CLONE_PARENT) we can hold it by pidfd and reap it.
-        let process = try ProcessHandle.open(pid: pid)
-        defer { process.close() }
+        // Still under create's lock: nobody can act on the container between create and start,
+        // and the record in hand is the one on disk.
+        let process: ProcessHandle
         do {
-            try start(id: id)
+            defer { created.lock.unlock() }
+            // As parent of the init (CLONE_PARENT) we can hold it by pidfd and reap it.
+            process = try ProcessHandle.open(pid: created.record.pid)
+            do {
+                try start(created.record)
+            } catch {
+                process.close()
+                throw error
+            }
         } catch {
             try? delete(id: id, force: true)
             throw error
         }
+        defer { process.close() }
         if detach { return 0 }
         let status = try Foreground.wait(for: process, master: master)
         log.debug("run \(id): \(status)")

@@ -7,20 +7,23 @@ import Glibc
 extension Runtime {
     /// Releases a created container's process: it runs its startContainer hooks and execs.
     public func start(id: String) throws {
-        try withLockedContainer(id) { record, _ in
-            let status = status(of: record)
-            guard status == .created else {
-                throw RuntimeError("cannot start container \"\(id)\": it is \(status.rawValue), not created")
-            }
-            // No state write: with the exec fifo gone, the status reads as running.
-            try releaseInit(of: record)
-            log.debug("start \(id): released pid \(record.pid)")
-            do {
-                try HookRunner(hooks: try record.hooks(), state: record.ociStateJSON(status: .running)).run(.poststart)
-            } catch {
-                // The spec: a failing poststart hook is a warning; the container keeps running.
-                log.debug("start \(id): warning: \(error)")
-            }
+        try withLockedContainer(id) { record, _ in try start(record) }
+    }
+
+    /// Starts the container of `record`; the caller holds its lock.
+    func start(_ record: ContainerRecord) throws {
+        let status = status(of: record)
+        guard status == .created else {
+            throw RuntimeError("cannot start container \"\(record.id)\": it is \(status.rawValue), not created")
+        }
+        // No state write: with the exec fifo gone, the status reads as running.
+        try releaseInit(of: record)
+        log.debug("start \(record.id): released pid \(record.pid)")
+        do {
+            try HookRunner(hooks: try record.hooks(), state: record.ociStateJSON(status: .running)).run(.poststart)
+        } catch {
+            // The spec: a failing poststart hook is a warning; the container keeps running.
+            log.debug("start \(record.id): warning: \(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import BerthMetrics
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -6,7 +7,7 @@ import Synchronization
 /// `endpoint.environment` (STATSD_UDP_HOST, STATSD_UDP_PORT) into the task's environment. What
 /// the task sends is parsed, tagged with its task_id and container_id, forwarded to the StatsD
 /// server (when there is one) and kept for /metrics. Malformed lines are counted and dropped.
-public final class StatsDRelay: Sendable {
+public final class StatsDRelay: SeriesSource {
     public struct Endpoint: Sendable, Equatable {
         public var host: String
         public var port: Int

@@ -1,3 +1,4 @@
+import BerthMetrics
 import Synchronization
 
 /// What tasks sent to their StatsD listeners, kept so /metrics shows the latest values: counters

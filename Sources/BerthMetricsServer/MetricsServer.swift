@@ -1,3 +1,4 @@
+import BerthMetrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
