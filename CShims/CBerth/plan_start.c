@@ -1,4 +1,5 @@
-// berth_plan_start: stage 1 (namespaces, id maps) and the order of stage 2's steps.
+// berth_plan_start: stage 1 (namespaces, id maps) when it is needed, and the order of stage 2's
+// steps.
 // See berth_plan.h for the contract. Everything after the fork is async-signal-safe.
 #include "internal.h"
 
@@ -10,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int is_type(const berth_namespace *ns, int type) { return ns->type == type; }
@@ -202,7 +204,9 @@ static __attribute__((noreturn)) void stage2_exec(berth_child *c) {
     berth_child_exec(c);
 }
 
-static __attribute__((noreturn)) void stage1(const berth_plan *p) {
+// What every child path does first: take its fds out of 0-2, reset the caller's signal
+// dispositions, close what the plan does not name, and note what later steps need to know.
+static void begin_child(berth_child *cp, const berth_plan *p) {
     berth_child c;
     c.plan = p;
     c.after_ready = 0;
@@ -222,7 +226,12 @@ static __attribute__((noreturn)) void stage1(const berth_plan *p) {
     c.last_cap = read_last_cap();
     c.have_mntns = find_ns(p, CLONE_NEWNS) != NULL;
     c.host_root = p->rootfs == NULL || berth_streq(p->rootfs, "/");
+    *cp = c;
+}
 
+static __attribute__((noreturn)) void stage1(const berth_plan *p) {
+    berth_child c;
+    begin_child(&c, p);
     join_namespaces(&c);
     if (p->mode == BERTH_PLAN_CREATE) create_namespaces(&c);
 
@@ -240,6 +249,27 @@ static __attribute__((noreturn)) void stage1(const berth_plan *p) {
     _exit(0);
 }
 
+// The namespaces one clone() can create for the init itself, or -1 when a stage 1 is needed:
+// to join a namespace by path (a pid namespace applies only to children), or to set up a user
+// namespace before the others, which it must own.
+static int direct_clone_flags(const berth_plan *p) {
+    if (p->mode != BERTH_PLAN_CREATE || p->wait_for_id_maps) return -1;
+    int flags = 0;
+    for (size_t i = 0; i < p->namespaces_count; i++) {
+        const berth_namespace *ns = &p->namespaces[i];
+        if (ns->path != NULL || ns->type == CLONE_NEWUSER) return -1;
+        if (ns->type != CLONE_NEWCGROUP) flags |= ns->type;  // unshared after cgroup placement
+    }
+    return flags;
+}
+
+static __attribute__((noreturn)) void direct_init(const berth_plan *p) {
+    berth_child c;
+    begin_child(&c, p);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
+    stage2_create(&c);
+}
+
 pid_t berth_plan_start(const berth_plan *plan) {
     if (plan == NULL || plan->sync_fd < 0 || plan->process.argv == NULL ||
         plan->process.argv[0] == NULL ||
@@ -252,9 +282,24 @@ pid_t berth_plan_start(const berth_plan *plan) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = berth_raw_fork(0, NULL);
-    if (pid == 0) stage1(plan);
+    // Each fork copies the caller's page tables, and a Swift caller has many: without a stage 1
+    // there is one fork instead of two.
+    int direct = direct_clone_flags(plan);
+    pid_t pid = berth_raw_fork(direct >= 0 ? (unsigned long)direct : 0, NULL);
+    if (pid == 0) {
+        if (direct >= 0) direct_init(plan);
+        stage1(plan);
+    }
     int saved = errno;
+    if (pid > 0 && direct >= 0) {
+        // What stage 1 would have said: the init is the child itself.
+        if (berth_sync_send(plan->sync_fd, BERTH_SYNC_INIT_PID, pid, NULL, 0) < 0) {
+            saved = errno;
+            kill(pid, SIGKILL);
+            BERTH_NOINTR(waitpid(pid, NULL, 0));
+            pid = -1;
+        }
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = saved;
     return pid;

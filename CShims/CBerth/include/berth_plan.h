@@ -174,7 +174,9 @@ typedef struct berth_sync_header {
 
 // Starts the child path described by `plan` and returns the pid of the first stage (the one to
 // write id maps for), or -1 with errno set. The process that ends up running the container's
-// program is a direct child of the caller (CLONE_PARENT); its pid arrives as INIT_PID.
+// program is a direct child of the caller (CLONE_PARENT); its pid arrives as INIT_PID. When the
+// plan joins no namespace and has no user namespace, there is no stage 1: the returned pid is
+// the init's, and INIT_PID names it too.
 // The plan's memory must stay valid until READY or ERROR has been received.
 pid_t berth_plan_start(const berth_plan *plan);
 

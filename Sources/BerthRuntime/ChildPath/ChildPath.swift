@@ -73,7 +73,8 @@ enum ChildPath {
                     try send(parentFD, BERTH_SYNC_ID_MAPS_DONE)
                 case Int(BERTH_SYNC_INIT_PID.rawValue):
                     initPID = pid_t(header.value)
-                    reapStage1()
+                    // Without a stage 1 the first child is the init itself: nothing to reap.
+                    if initPID == stage1 { stage1Reaped = true } else { reapStage1() }
                     let state = try handlers.initStarted(initPID)
                     try send(parentFD, BERTH_SYNC_INIT_GO, payload: state)
                 case Int(BERTH_SYNC_HOOKS.rawValue):
