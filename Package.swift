@@ -4,7 +4,14 @@ import PackageDescription
 // The Swift runtime and FoundationEssentials linked into the executables: loading a dozen
 // shared Swift libraries at every start was the biggest part of a short `berth run`.
 // (_FoundationCollections and _FoundationCShims are what the static FoundationEssentials needs.)
-let staticSwift: [LinkerSetting] = [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"])]
+// lld (in the Swift toolchain) packs the 60,000 relative relocations of a position-independent
+// berth into 9 KiB (DT_RELR) instead of 1.4 MB the loader reads at every start.
+let staticSwift: [LinkerSetting] = [
+    .unsafeFlags([
+        "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims",
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    ])
+]
 
 let package = Package(
     name: "Berth",
