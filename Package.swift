@@ -5,11 +5,13 @@ import PackageDescription
 // shared Swift libraries at every start was the biggest part of a short `berth run`.
 // (_FoundationCollections and _FoundationCShims are what the static FoundationEssentials needs.)
 // lld (in the Swift toolchain) packs the 60,000 relative relocations of a position-independent
-// berth into 9 KiB (DT_RELR) instead of 1.4 MB the loader reads at every start.
+// berth into 9 KiB (DT_RELR) instead of 1.4 MB the loader reads at every start. libgcc, like
+// libseccomp, zlib and zstd (see their targets), is linked in: each shared library costs the
+// loader mappings and symbol lookups at every start. (libc, libm and libstdc++ stay shared.)
 let staticSwift: [LinkerSetting] = [
     .unsafeFlags([
         "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims",
-        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xclang-linker", "-static-libgcc",
     ])
 ]
 
@@ -27,17 +29,17 @@ let package = Package(
     ],
     targets: [
         // The whole child path from clone() to execve(), and the other syscalls Swift
-        // cannot make safely. Links libseccomp for filter compilation only.
+        // cannot make safely. Links libseccomp (statically) for filter compilation only.
         .target(
             name: "CBerth",
             path: "CShims/CBerth",
-            linkerSettings: [.linkedLibrary("seccomp")]
+            linkerSettings: [.linkedLibrary(":libseccomp.a")]
         ),
-        // Streaming gzip and zstd decompression for image layers.
+        // Streaming gzip and zstd decompression for image layers (zlib and zstd linked in).
         .target(
             name: "CBerthCompress",
             path: "CShims/CBerthCompress",
-            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
+            linkerSettings: [.linkedLibrary(":libz.a"), .linkedLibrary(":libzstd.a")]
         ),
         // One small C process per task: holds its stdio, rotates its logs, reaps it and records
         // its exit, so a task never depends on berthd being alive (and stays far under 2 MiB).

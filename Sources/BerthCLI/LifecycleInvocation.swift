@@ -60,7 +60,7 @@ extension LifecycleInvocation {
     package init?(fastParsing arguments: [String]) {
         var global = GlobalSettings()
         var verb: String?
-        var flags: Set<String> = []
+        var flags: [String] = []
         var values: [String: String] = [:]
         var positionals: [String] = []
         var index = 0
@@ -69,7 +69,7 @@ extension LifecycleInvocation {
             index += 1
             guard argument.hasPrefix("-") else {
                 if verb == nil {
-                    guard Self.verbFlags[argument] != nil else { return nil }
+                    guard Self.switches(of: argument) != nil else { return nil }
                     verb = argument
                 } else {
                     positionals.append(argument)
@@ -82,10 +82,11 @@ extension LifecycleInvocation {
                 name = String(argument[..<equals])
                 inlineValue = String(argument[argument.index(after: equals)...])
             }
-            name = Self.longNames[name] ?? name
-            let verbOptions = verb.flatMap { Self.verbFlags[$0] } ?? (flags: [], options: [])
+            name = Self.longName(of: name)
+            let verbOptions = verb.flatMap { Self.switches(of: $0) } ?? (flags: [], options: [])
             if Self.globalFlags.contains(name) || verbOptions.flags.contains(name) {
-                guard inlineValue == nil, flags.insert(name).inserted else { return nil }
+                guard inlineValue == nil, !flags.contains(name) else { return nil }
+                flags.append(name)
             } else if Self.globalOptions.contains(name) || verbOptions.options.contains(name) {
                 let value: String
                 if let inlineValue {
@@ -135,17 +136,32 @@ extension LifecycleInvocation {
         self.init(global: global, command: command)
     }
 
-    private static let globalFlags: Set<String> = ["--debug", "--systemd-cgroup"]
-    private static let globalOptions: Set<String> = ["--root", "--log", "--log-format", "--rootless"]
-    private static let createOptions: Set<String> = ["--bundle", "--pid-file", "--console-socket", "--preserve-fds"]
-    private static let createFlags: Set<String> = ["--no-pivot", "--no-new-keyring"]
-    private static let verbFlags: [String: (flags: Set<String>, options: Set<String>)] = [
-        "create": (createFlags, createOptions),
-        "run": (createFlags.union(["--detach", "--keep"]), createOptions),
-        "start": ([], []), "state": ([], []),
-        "kill": (["--all"], []),
-        "delete": (["--force"], []),
-    ]
+    // Plain arrays and switches, not sets and dictionaries: these run at every start, and the
+    // first use of a generic collection type costs the Swift runtime more than the lookups.
+    private static let globalFlags = ["--debug", "--systemd-cgroup"]
+    private static let globalOptions = ["--root", "--log", "--log-format", "--rootless"]
+
+    /// The flags and options a verb takes besides the global ones; nil for any other verb.
+    private static func switches(of verb: String) -> (flags: [String], options: [String])? {
+        let createOptions = ["--bundle", "--pid-file", "--console-socket", "--preserve-fds"]
+        switch verb {
+        case "create": return (["--no-pivot", "--no-new-keyring"], createOptions)
+        case "run": return (["--no-pivot", "--no-new-keyring", "--detach", "--keep"], createOptions)
+        case "start", "state": return ([], [])
+        case "kill": return (["--all"], [])
+        case "delete": return (["--force"], [])
+        default: return nil
+        }
+    }
+
     /// The short names these commands have; each means the same long name in every command.
-    private static let longNames = ["-b": "--bundle", "-d": "--detach", "-a": "--all", "-f": "--force"]
+    private static func longName(of name: String) -> String {
+        switch name {
+        case "-b": return "--bundle"
+        case "-d": return "--detach"
+        case "-a": return "--all"
+        case "-f": return "--force"
+        default: return name
+        }
+    }
 }
