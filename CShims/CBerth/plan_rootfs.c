@@ -102,12 +102,60 @@ static int make_walk(int root_fd, char *buf, size_t size, int file) {
     return parent;
 }
 
+// Splits `path` into its directory (dir, at least "/") and its last component (name).
+static int split_path(const char *path, char *dir, size_t dir_size, char *name, size_t name_size) {
+    size_t len = berth_strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--;
+    size_t slash = len;
+    while (slash > 0 && path[slash - 1] != '/') slash--;
+    size_t n = len - slash;
+    if (n == 0 || n >= name_size || slash + 2 > dir_size) {
+        errno = n == 0 ? EINVAL : ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(name, path + slash, n);
+    name[n] = '\0';
+    if (berth_streq(name, ".") || berth_streq(name, "..")) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(dir, path, slash);
+    dir[slash] = '\0';
+    if (slash == 0) {
+        dir[0] = '/';
+        dir[1] = '\0';
+    }
+    return 0;
+}
+
+// The usual case of make_in_root: only the last component is missing. Creates it in its
+// resolved parent and opens it; on -1 (more is missing, a dangling symlink, "..", or a real
+// error) make_walk takes over and reports what it finds.
+static int make_last(int root_fd, const char *path, int file) {
+    char dir[4096], name[256];
+    if (split_path(path, dir, sizeof dir, name, sizeof name) < 0) return -1;
+    int parent = open_in_root(root_fd, dir);
+    if (parent < 0) return -1;
+    int rc = file ? openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644)
+                  : mkdirat(parent, name, 0755);
+    int err = errno;
+    if (file && rc >= 0) close(rc);
+    close(parent);
+    if (rc < 0) {
+        errno = err;
+        return -1;
+    }
+    return open_in_root(root_fd, path);
+}
+
 // Opens `path` under the root, creating missing components: directories (0755), and the last
 // one as an empty file when `file` is set. Each component is created with *at() relative to
 // its already-resolved parent, so nothing is created outside the root either.
 static int make_in_root(int root_fd, const char *path, int file) {
     int fd = open_in_root(root_fd, path);
     if (fd >= 0 || errno != ENOENT) return fd;
+    fd = make_last(root_fd, path, file);
+    if (fd >= 0) return fd;
     char buf[4096];
     size_t len = berth_strlen(path);
     if (len >= sizeof buf) {
@@ -126,27 +174,7 @@ static int make_in_root(int root_fd, const char *path, int file) {
 // Splits `path` into its (created) parent directory under the root and its last component.
 static int parent_in_root(int root_fd, const char *path, char *name, size_t name_size) {
     char dir[4096];
-    size_t len = berth_strlen(path);
-    while (len > 1 && path[len - 1] == '/') len--;
-    size_t slash = len;
-    while (slash > 0 && path[slash - 1] != '/') slash--;
-    size_t n = len - slash;
-    if (n == 0 || n >= name_size || slash >= sizeof dir) {
-        errno = n == 0 ? EINVAL : ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(name, path + slash, n);
-    name[n] = '\0';
-    if (berth_streq(name, ".") || berth_streq(name, "..")) {
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(dir, path, slash);
-    dir[slash] = '\0';
-    if (slash == 0) {
-        dir[0] = '/';
-        dir[1] = '\0';
-    }
+    if (split_path(path, dir, sizeof dir, name, name_size) < 0) return -1;
     return make_in_root(root_fd, dir, 0);
 }
 

@@ -137,6 +137,23 @@ struct RootfsEscapeTests {
         #expect(try FileSystem.listDirectory(outside).isEmpty, "berth created something outside the rootfs")
     }
 
+    @Test("a missing mount target under a symlinked directory is made where the link points in the rootfs")
+    func mountTargetUnderSymlinkedDirectory() throws {
+        let sandbox = try Sandbox("alias")
+        defer { sandbox.cleanUp() }
+        let bundle = try sandbox.bundle(["sh", "-c", "grep -q ' /inner/target tmpfs ' /proc/mounts && echo mounted"]) { spec in
+            spec.mounts?.append(.init(destination: "/alias/target", type: "tmpfs", source: "tmpfs"))
+        }
+        // /alias -> /inner, an absolute link that exists only inside the rootfs.
+        try FileSystem.createDirectory(bundle + "/rootfs/inner")
+        #expect(symlink("/inner", bundle + "/rootfs/alias") == 0)
+        #expect(!FileSystem.exists("/inner"))
+        let output = try sandbox.run(bundle)
+        #expect(output.succeeded, "\(output.err)")
+        #expect(output.out.contains("mounted"), "\(output.out)")
+        #expect(FileSystem.isDirectory(bundle + "/rootfs/inner/target"))
+    }
+
     @Test("a cwd behind a symlink to .. resolves inside the rootfs")
     func cwdSymlink() throws {
         let sandbox = try Sandbox("cwd")
