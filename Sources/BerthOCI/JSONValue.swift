@@ -36,12 +36,16 @@ struct JSONParser {
     // Deep nesting is never legitimate in a config and would otherwise exhaust the stack.
     private static let maxDepth = 512
 
-    init(_ data: Data) {
-        bytes = [UInt8](data)
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(data)
+        try parse([UInt8](data))
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes)
         return try parser.parseDocument()
     }
 

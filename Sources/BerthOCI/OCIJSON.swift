@@ -11,12 +11,19 @@ public enum OCIJSON {
     public static func decode<T: Decodable>(
         _ type: T.Type, from data: Data, source: String, rejectingUnknownFields: Bool = false
     ) throws(OCIError) -> T {
-        try decode(type, from: try parse(data, source: source), source: source, rejectingUnknownFields: rejectingUnknownFields)
+        try decode(type, from: [UInt8](data), source: source, rejectingUnknownFields: rejectingUnknownFields)
     }
 
-    private static func parse(_ data: Data, source: String) throws(OCIError) -> JSONValue {
+    /// `decode` from bytes as read from a file.
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8], source: String, rejectingUnknownFields: Bool = false
+    ) throws(OCIError) -> T {
+        try decode(type, from: try parse(bytes, source: source), source: source, rejectingUnknownFields: rejectingUnknownFields)
+    }
+
+    private static func parse(_ bytes: [UInt8], source: String) throws(OCIError) -> JSONValue {
         do {
-            return try JSONParser.parse(data)
+            return try JSONParser.parse(bytes)
         } catch {
             throw OCIError(source: source, path: "", message: "not valid JSON: \(error.message)")
         }
@@ -41,14 +48,14 @@ public enum OCIJSON {
 
     /// Reads a file and decodes it; a missing or unreadable file is reported in one line too.
     public static func load<T: Decodable>(_ type: T.Type, path: String, source: String) throws(OCIError) -> T {
-        try decode(type, from: Data(try contents(of: path, source: source)), source: source)
+        try decode(type, from: try contents(of: path, source: source), source: source)
     }
 
     /// `load`, keeping the parsed document too, so that writing the value again costs no encoding.
     public static func loadDocument<T: Codable & Sendable>(
         _ type: T.Type, path: String, source: String
     ) throws(OCIError) -> (value: T, document: Deferred<T>) {
-        let tree = try parse(Data(try contents(of: path, source: source)), source: source)
+        let tree = try parse(try contents(of: path, source: source), source: source)
         let value = try decode(type, from: tree, source: source)
         return (value, Deferred(value, decodedFrom: tree))
     }
@@ -86,9 +93,14 @@ public enum OCIJSON {
 
     /// Encodes with sorted keys; `pretty` adds tab indentation and a final newline.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
+        Data(try encodeBytes(value, pretty: pretty))
+    }
+
+    /// `encode`, as the bytes to write to a file.
+    public static func encodeBytes<T: Encodable>(_ value: T, pretty: Bool = true) throws -> [UInt8] {
         var bytes = JSONWriter.write(try ValueEncoder.encode(value), pretty: pretty)
         if pretty { bytes.append(UInt8(ascii: "\n")) }
-        return Data(bytes)
+        return bytes
     }
 
     /// A string as JSON writes it (`"a\"b"`), for messages that quote hostile text.

@@ -34,8 +34,12 @@ final class CMemory {
         return UnsafePointer(array)
     }
 
+    /// Uninitialised: the C side writes it before reading. Zeroing 64 KiB would fault in 16
+    /// pages that a fork then has to share, for a message that fits in one.
     func buffer(bytes: Int) -> UnsafeMutablePointer<CChar> {
-        allocate(CChar.self, count: bytes)
+        let raw = malloc(max(bytes, 1))!
+        allocations.append(raw)
+        return raw.bindMemory(to: CChar.self, capacity: max(bytes, 1))
     }
 
     private func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {

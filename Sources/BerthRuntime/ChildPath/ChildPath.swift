@@ -23,6 +23,9 @@ public struct ChildPathError: Error, CustomStringConvertible {
 
 /// Drives the C child path through its sync protocol.
 enum ChildPath {
+    /// The child sends at most an error line (built in 2 KiB); a longer message would be cut.
+    static let largestChildMessage = 4096
+
     /// Runs the plan until the init is ready (create) or the process has exec'd (exec), and
     /// returns its pid. On any failure the child processes are killed and reaped before this throws.
     static func run(_ plan: ChildPlan, stateDirFD: Int32 = -1, execFifoName: String? = nil, handlers: ChildPathHandlers) throws -> pid_t {
@@ -56,7 +59,7 @@ enum ChildPath {
         }
 
         var header = berth_sync_header()
-        var payload = [UInt8](repeating: 0, count: Int(BERTH_SYNC_MAX_MESSAGE))
+        var payload = [UInt8](repeating: 0, count: ChildPath.largestChildMessage)
         do {
             while true {
                 let length = payload.withUnsafeMutableBytes { berth_sync_recv(parentFD, &header, $0.baseAddress, $0.count) }
@@ -102,7 +105,7 @@ enum ChildPath {
     private static func pendingChildError(_ fd: Int32) -> ChildPathError? {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         var header = berth_sync_header()
-        var payload = [UInt8](repeating: 0, count: Int(BERTH_SYNC_MAX_MESSAGE))
+        var payload = [UInt8](repeating: 0, count: ChildPath.largestChildMessage)
         while poll(&entry, 1, 200) > 0 {
             let length = payload.withUnsafeMutableBytes { berth_sync_recv(fd, &header, $0.baseAddress, $0.count) }
             if length < 0 || (length == 0 && header.type == 0) { return nil }

@@ -66,7 +66,7 @@ struct ContainerRecord: Codable, Sendable {
     }
 
     func ociStateJSON(status: ContainerState.Status) -> [UInt8] {
-        (try? Array(ociState(status: status).encode(pretty: false))) ?? []
+        (try? OCIJSON.encodeBytes(ociState(status: status), pretty: false)) ?? []
     }
 }
 

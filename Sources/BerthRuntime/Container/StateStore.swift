@@ -54,7 +54,7 @@ public struct StateStore: Sendable {
         guard FileSystem.exists(path) else { throw RuntimeError.notFound(id) }
         let bytes = try FileSystem.readBytes(path)
         do {
-            return try OCIJSON.decode(ContainerRecord.self, from: Data(bytes), source: "state.json")
+            return try OCIJSON.decode(ContainerRecord.self, from: bytes, source: "state.json")
         } catch {
             throw RuntimeError("\(path): unreadable state: \(error)")
         }
@@ -63,8 +63,8 @@ public struct StateStore: Sendable {
     /// Atomic, not durable: the state describes processes, cgroups and mounts that a power loss
     /// takes with it, and after one the boot id reads every container as stopped.
     func save(_ record: ContainerRecord) throws {
-        let data = try OCIJSON.encode(record, pretty: false)
-        try FileSystem.writeAtomically(Array(data), to: statePath(of: record.id), mode: 0o600, durable: false)
+        let bytes = try OCIJSON.encodeBytes(record, pretty: false)
+        try FileSystem.writeAtomically(bytes, to: statePath(of: record.id), mode: 0o600, durable: false)
     }
 
     /// Every container id under the root, in name order.
