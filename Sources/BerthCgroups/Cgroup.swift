@@ -100,6 +100,22 @@ public struct Cgroup: Codable, Sendable, Equatable {
 
     /// mkdir -p in every hierarchy, then the limits. A failure removes what this call made.
     public mutating func create(_ resources: Resources = Resources()) throws(CgroupError) {
+        let made = try createDirectories(for: resources)
+        do throws(CgroupError) {
+            try applyLimits(resources)
+        } catch {
+            try? Self.removeDirectories(made.reversed(), strict: false)
+            created.removeAll { made.contains($0) }
+            throw error
+        }
+    }
+
+    /// `create` without the limits, which `applyLimits` writes later (the runtime does while
+    /// the container's init makes its mounts). Checks the limits first, and makes what a process
+    /// needs to join (v1 cpuset's cpus and mems). Returns the directories it made; a failure
+    /// removes them.
+    @discardableResult
+    public mutating func createDirectories(for resources: Resources) throws(CgroupError) -> [String] {
         try validate(resources)
         var made: [String] = []
         do throws(CgroupError) {
@@ -115,12 +131,12 @@ public struct Cgroup: Codable, Sendable, Equatable {
             }
             let needed = controllersToEnable(resources)
             for driver in drivers { try driver.prepare(created: made, controllers: needed) }
-            try apply(resources)
         } catch {
             try? Self.removeDirectories(made.reversed(), strict: false)
             throw error
         }
         created += made.filter { !created.contains($0) }
+        return made
     }
 
     /// Changes the limits of an existing cgroup (`berth update`).
@@ -128,12 +144,13 @@ public struct Cgroup: Codable, Sendable, Equatable {
         try validate(resources)
         let needed = controllersToEnable(resources)
         for driver in drivers { try driver.prepare(created: [], controllers: needed) }
-        try apply(resources)
+        try applyLimits(resources)
     }
 
-    /// On a hybrid host with a v1 devices controller, that controller alone filters devices (as
-    /// runc does there): a second filter as a BPF program in the v2 tree would decide the same.
-    private func apply(_ resources: Resources) throws(CgroupError) {
+    /// Writes the limits into every hierarchy. On a hybrid host with a v1 devices controller,
+    /// that controller alone filters devices (as runc does there): a second filter as a BPF
+    /// program in the v2 tree would decide the same.
+    public func applyLimits(_ resources: Resources) throws(CgroupError) {
         let all = drivers
         let v1Devices = all.contains { $0.version == 1 && $0.drives("devices") }
         for driver in all {

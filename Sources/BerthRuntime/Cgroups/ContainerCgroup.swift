@@ -10,22 +10,20 @@ import Glibc
 struct ContainerCgroup: Codable, Sendable {
     var cgroup: Cgroup
 
-    /// Resolves the path, checks the limits, creates the directories and applies the limits.
-    /// Nothing is left behind when this throws.
-    static func create(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> ContainerCgroup {
+    /// Resolves the path, checks the limits and creates the directories; `applyLimits` writes
+    /// the limits. Nothing is left behind when this throws.
+    static func create(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> (ContainerCgroup, BerthCgroups.Resources) {
         let limits = try BerthCgroups.Resources(oci: resources, devices: devices)
-        let result = Result { () throws(CgroupError) -> Cgroup in
-            var cgroup = try Cgroup.resolve(host: try CgroupHost.detect(), cgroupsPath: cgroupsPath ?? "", containerID: id)
-            try cgroup.create(limits)
-            return cgroup
+        var cgroup: Cgroup?
+        try wrap { () throws(CgroupError) in
+            var made = try Cgroup.resolve(host: try CgroupHost.detect(), cgroupsPath: cgroupsPath ?? "", containerID: id)
+            try made.createDirectories(for: limits)
+            cgroup = made
         }
-        switch result {
-        case .success(let cgroup):
-            return ContainerCgroup(cgroup: cgroup)
-        case .failure(let error):
-            throw RuntimeError(error.field == nil ? "cgroup: \(error)" : "config.json: \(error)")
-        }
+        return (ContainerCgroup(cgroup: cgroup!), limits)
     }
+
+    func applyLimits(_ limits: BerthCgroups.Resources) throws { try Self.wrap { () throws(CgroupError) in try cgroup.applyLimits(limits) } }
 
     /// Per hierarchy, the directory name inside the container's /sys/fs/cgroup and the host path
     /// to bind there ("" for a unified host, where the one hierarchy is the whole tree).
@@ -56,7 +54,12 @@ struct ContainerCgroup: Codable, Sendable {
         try wrap { () throws(CgroupError) in try cgroup.destroy() }
     }
 
-    private func wrap(_ body: () throws(CgroupError) -> Void) throws {
-        if case .failure(let error) = Result(catching: body) { throw RuntimeError("cgroup: \(error)") }
+    private func wrap(_ body: () throws(CgroupError) -> Void) throws { try Self.wrap(body) }
+
+    /// A refusal that names a field is the config's; anything else is the cgroup step's.
+    private static func wrap(_ body: () throws(CgroupError) -> Void) throws {
+        if case .failure(let error) = Result(catching: body) {
+            throw RuntimeError(error.field == nil ? "cgroup: \(error)" : "config.json: \(error)")
+        }
     }
 }

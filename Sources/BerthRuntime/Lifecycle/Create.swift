@@ -63,7 +63,7 @@ extension Runtime {
         do {
             let builderBase = PlanBuilder(spec: spec, bundle: bundle)
             record.rootfs = try builderBase.rootfsPath()
-            let cgroup = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
+            let (cgroup, limits) = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
             record.cgroup = cgroup
             try store.save(record)
 
@@ -92,6 +92,9 @@ extension Runtime {
             var handlers = ChildPathHandlers()
             handlers.writeIDMaps = { pid in try IDMaps.write(linux: spec.linux, pid: pid) }
             handlers.initStarted = { pid in
+                // The limits go on while the init makes its mounts: nothing of the container
+                // runs before it hears back from us.
+                try cgroup.applyLimits(limits)
                 try cgroup.add(pid: pid)
                 if let score = spec.process?.oomScoreAdj {
                     try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
