@@ -35,6 +35,7 @@ class Events:
 
     def __init__(self, sock):
         self.running = {}
+        self.ended = {}  # tasks that ended without being seen RUNNING: their last status
         self.condition = threading.Condition()
         self.connection = UnixHTTP(sock)
         self.connection.request("GET", "/v1/events")
@@ -52,11 +53,18 @@ class Events:
                 with self.condition:
                     self.running.setdefault(status["taskId"], time.perf_counter())
                     self.condition.notify_all()
+            elif status["state"] in ("FAILED", "KILLED", "ERROR", "LOST") and status["taskId"] not in self.running:
+                with self.condition:
+                    self.ended[status["taskId"]] = status
+                    self.condition.notify_all()
 
     def wait(self, task, timeout=60):
         deadline = time.time() + timeout
         with self.condition:
             while task not in self.running:
+                if task in self.ended:
+                    status = self.ended[task]
+                    sys.exit(f"{task} ended {status['state']} before RUNNING: {status.get('message', '')}")
                 if time.time() > deadline:
                     sys.exit(f"{task} not RUNNING within {timeout} s")
                 self.condition.wait(1)
@@ -245,6 +253,10 @@ def main():
             time.sleep(0.5)
         berthd.terminate()
         berthd.wait()
+        if sys.exc_info()[0] is not None:
+            # A failed run keeps berthd's log for the post-mortem.
+            shutil.copy(f"{directory}/berthd.log", "/tmp/berth-agent-bench.failed.log")
+            print("berthd's log: /tmp/berth-agent-bench.failed.log", file=sys.stderr)
         shutil.rmtree(directory, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
 

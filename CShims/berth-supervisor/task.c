@@ -28,6 +28,7 @@ extern char **environ;
 #define EXIT_JSON "exit.json"
 #define SUPERVISOR_JSON "supervisor.json"
 #define STARTED "started"
+#define STARTED_TEMPORARY ".started.tmp"   /* write_file_atomically's temporary name for it */
 #define EARLY_REAPS 16            /* children reaped before init.pid was read */
 
 enum phase { PHASE_CREATE, PHASE_START, PHASE_RUN };
@@ -307,6 +308,16 @@ static int read_init_pid(void)
     return 0;
 }
 
+/* The temporary file mark_started renames into place, made while `berth run` works: creating a
+ * file (allocating an inode) is the slow part of writing one, and this way it is off the way from
+ * the container's start to RUNNING. write_file_atomically reuses it (O_CREAT without O_EXCL). */
+static void prepare_started_marker(void)
+{
+    int fd = openat(task.dirfd, STARTED_TEMPORARY, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0)
+        close(fd);
+}
+
 /* berthd learns that the task runs (RUNNING) when this file appears (inotify on the run dir).
  * Not fsynced: like supervisor.json it only means something in this boot. */
 static void mark_started(void)
@@ -324,10 +335,12 @@ static void runtime_ended(int status)
 {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         enum phase phase = faccessat(task.dirfd, INIT_PID, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? PHASE_START : PHASE_CREATE;
+        unlinkat(task.dirfd, STARTED_TEMPORARY, 0);
         fail(phase, &status, "run");
         return;
     }
     if (read_init_pid() < 0) {
+        unlinkat(task.dirfd, STARTED_TEMPORARY, 0);
         fail(PHASE_CREATE, NULL, "run");
         return;
     }
@@ -468,6 +481,8 @@ int task_run(void)
     /* From now on only the runtime and the container hold the write ends: EOF means they are done. */
     close(out_write);
     close(err_write);
+    if (task.runtime > 0)
+        prepare_started_marker();
 
     while (!finished()) {
         struct pollfd fds[3];

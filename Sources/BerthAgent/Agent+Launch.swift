@@ -15,10 +15,11 @@ extension Agent {
     public func launch(_ definition: TaskDefinition, offerID: String?, scheduler: String? = nil) async throws(APIError) -> TaskInfo {
         try definition.validate()
         if let offerID {
-            let response = try await accept(AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])]),
-                                      scheduler: scheduler)
-            guard response.allocations.first != nil else { throw APIError(status: 500, message: "the offer launched nothing") }
-            return try task(definition.id)
+            let request = AcceptRequest(offerIds: [offerID], operations: [Operation(type: .launch, tasks: [definition])])
+            guard let info = try await acceptAdmitting(request, scheduler: scheduler).admitted[definition.id] else {
+                throw APIError(status: 500, message: "the offer launched nothing")
+            }
+            return info
         }
         try refuseDuplicate(definition.id, field: "id")
         let allocation = try book.allocateDirect(definition, now: now())
@@ -36,9 +37,10 @@ extension Agent {
         }
     }
 
-    /// Records an allocated task at STAGING and starts its first run once its checkpoint is
-    /// durable. If the checkpoint cannot be written or synced (a full disk), nothing of it stays
-    /// and its resources return. The fsync runs off the actor, so launches overlap.
+    /// Records an allocated task at STAGING and answers once its checkpoint is durable. The
+    /// fsync runs off the actor, and meanwhile the first run gets ready (network, StatsD
+    /// endpoint, bundle): only its supervisor waits for the disk. If the checkpoint cannot be
+    /// written or synced (a full disk), nothing of the task stays and its resources return.
     func admit(_ definition: TaskDefinition, allocation: TaskAllocation) async throws(APIError) -> TaskInfo {
         let layout = layout(definition.id)
         let status = TaskStatus(taskId: definition.id, state: .staging, containerId: layout.containerID(1), timestamp: now())
@@ -69,35 +71,37 @@ extension Agent {
         }
         // Holds the id while the disk works: a second launch of it is refused as a duplicate.
         records[definition.id] = record
-        let synced = await runBlocking("sync \(definition.id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
-        if case .failure(let error) = synced {
+        let admission = Task { await self.confirmAdmission(definition.id, checkpoint: checkpoint) }
+        let run = Task { await self.startRun(definition.id, admission: admission) }
+        if case .failure(let error) = await admission.value {
+            // The run stops before its supervisor when it sees this, and undoes its bundle: once
+            // it has returned, nothing writes into the task's directory any more.
+            await run.value
             records[definition.id] = nil
             book.release(taskId: definition.id)
+            releaseNetwork(of: record)
+            closeRelay(definition.id)
             try? FileSystem.removeTree(layout.directory)
             throw error
         }
-        // A kill may have come in meanwhile (it said KILLING already; startRun ends the task).
-        if records[definition.id]?.status.state == .staging {
-            publish(status)
-            log.info("task STAGING", ["task": definition.id])
-        }
-        Task { await self.startRun(definition.id) }
-        return (records[definition.id] ?? record).info(layout: layout)
+        // The answer is the admission (STAGING), whatever the run reached since, unless a kill
+        // came in meanwhile.
+        if let current = records[definition.id], current.killRequested { return current.info(layout: layout) }
+        return record.info(layout: layout)
     }
 
-    /// One run: bundle, supervisor, then the monitor reports `started` and `ended`.
-    func startRun(_ id: String) async {
+    /// One run: network, StatsD endpoint and bundle, then its supervisor; the monitor reports
+    /// `started` and `ended`. A first run gets ready while its admission's fsync is under way
+    /// (`admission`) and starts its supervisor only once the task is durably admitted.
+    func startRun(_ id: String, admission: Task<Result<Void, APIError>, Never>? = nil) async {
         guard var record = records[id], !record.status.state.isTerminal || record.restartAt != nil else { return }
         let restarting = record.restartAt != nil
         record.restartAt = nil
         record.runRequestedAt = now()
         records[id] = record
-        metrics?.launchStarted()
-        if record.killRequested { return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started") }
-        // A restart's checkpoint must lose its restartAt before a supervisor exists, or a
-        // recovery would start the run twice. A first run's STAGING checkpoint says all a
-        // recovery needs (it reads the run's own files), so its STARTING is not written.
-        transition(id, .starting, checkpoint: restarting)
+        if admission == nil {
+            guard begin(id, restarting: restarting) else { return }
+        }
         let run = record.run
         let layout = layout(id)
         var builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
@@ -106,6 +110,7 @@ extension Agent {
         case .success(let attachment):
             builder.network = attachment
         case .failure(let error):
+            guard await admitted(admission) else { return }
             return finishWithoutRun(id, .error, reason: .launchFailed, message: "network: \(error.description)")
         }
         builder.agentEnvironment.merge(await openRelay(for: record, containerID: layout.containerID(run))) { $1 }
@@ -114,8 +119,13 @@ extension Agent {
             Result { () throws(APIError) in try TaskBundle.prepare(builder: ready, images: images, backend: backend) }
         }
         if case .failure(let error) = prepared {
+            guard await admitted(admission) else { return }
             return finishWithoutRun(id, .error, reason: record.definition.container == nil ? .launchFailed : .imageFailed,
                                     message: error.message)
+        }
+        guard await admitted(admission) else {
+            TaskBundle.discard(layout.bundle(run))
+            return
         }
         if records[id]?.killRequested == true {
             TaskBundle.discard(layout.bundle(run))
@@ -133,6 +143,44 @@ extension Agent {
             monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
                            runDirectory: layout.runDirectory(run))
         }
+    }
+
+    /// The run's start on the status stream: STARTING, or the end of a task killed before it
+    /// started (false: nothing to run). A restart's STARTING is checkpointed, since its
+    /// checkpoint must lose its restartAt before a supervisor exists, or a recovery would start
+    /// the run twice. A first run's STAGING checkpoint says all a recovery needs (it reads the
+    /// run's own files), so its STARTING is not written.
+    private func begin(_ id: String, restarting: Bool) -> Bool {
+        metrics?.launchStarted()
+        if records[id]?.killRequested == true {
+            finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started")
+            return false
+        }
+        transition(id, .starting, checkpoint: restarting)
+        return true
+    }
+
+    /// A first run's admission: the fsync of its STAGING checkpoint (off the actor), then
+    /// STAGING and STARTING go out. A kill that came in meanwhile said KILLING already: no
+    /// STARTING then, and the run ends the task before its supervisor.
+    private func confirmAdmission(_ id: String, checkpoint: String) async -> Result<Void, APIError> {
+        let synced = await runBlocking("sync \(id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
+        guard case .success = synced else { return synced }
+        metrics?.launchStarted()
+        if let record = records[id], record.status.state == .staging {
+            publish(record.status)
+            log.info("task STAGING", ["task": id])
+            transition(id, .starting, checkpoint: false)
+        }
+        return synced
+    }
+
+    /// Whether a first run's task is durably admitted (waiting for it if need be); false when
+    /// admit undoes it. Other runs: true.
+    private func admitted(_ admission: Task<Result<Void, APIError>, Never>?) async -> Bool {
+        guard let admission else { return true }
+        if case .success = await admission.value { return true }
+        return false
     }
 
     /// The monitor's news about a run.

@@ -11,6 +11,12 @@ extension Agent {
     /// Accepts offers with operations, all or none: LAUNCH and LAUNCH_GROUP start their tasks,
     /// RESERVE and UNRESERVE move resources between roles (checkpointed at once).
     public func accept(_ request: AcceptRequest, scheduler: String?) async throws(APIError) -> AcceptResponse {
+        try await acceptAdmitting(request, scheduler: scheduler).response
+    }
+
+    /// `accept`, with each launched task as admit answered it (at STAGING).
+    func acceptAdmitting(_ request: AcceptRequest, scheduler: String?) async throws(APIError)
+        -> (response: AcceptResponse, admitted: [String: TaskInfo]) {
         for (i, operation) in request.operations.enumerated() {
             for (j, task) in operation.tasks.enumerated() {
                 try refuseDuplicate(task.id, field: "operations[\(i)].tasks[\(j)].id")
@@ -20,6 +26,7 @@ extension Agent {
         saveBook()
         let definitions = Dictionary(request.operations.flatMap(\.tasks).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var failure: APIError?
+        var admitted: [String: TaskInfo] = [:]
         for allocation in response.allocations {
             guard let definition = definitions[allocation.taskId] else { continue }
             if failure != nil {
@@ -27,14 +34,14 @@ extension Agent {
                 continue
             }
             do {
-                _ = try await admit(definition, allocation: allocation)
+                admitted[allocation.taskId] = try await admit(definition, allocation: allocation)
             } catch {
                 failure = error
             }
         }
         // Tasks admitted before a failure (a full disk) run; the rest were given back.
         if let failure { throw failure }
-        return response
+        return (response, admitted)
     }
 
     public func decline(_ request: DeclineRequest, scheduler: String?) throws(APIError) {

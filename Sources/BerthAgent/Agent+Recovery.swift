@@ -55,9 +55,12 @@ extension Agent {
         let id = record.id, run = record.run
         let layout = layout(id)
         if record.bootID != bootID {
-            // Its processes, cgroups and runtime state died with the old boot.
+            // Its processes, cgroups and runtime state died with the old boot. RUNNING is not
+            // checkpointed: the run's started marker says it.
+            let started = !record.status.state.isTerminal && FileSystem.exists(layout.startedMarker(run))
+            let last = started && [.staging, .starting].contains(record.status.state) ? TaskState.running : record.status.state
             TaskBundle.discard(layout.bundle(run))
-            transition(id, .lost, reason: .reboot, message: "the machine rebooted while the task was \(record.status.state.rawValue)")
+            transition(id, .lost, reason: .reboot, message: "the machine rebooted while the task was \(last.rawValue)")
             scheduleRestartOrRelease(id)
             return
         }

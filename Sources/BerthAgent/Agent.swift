@@ -147,8 +147,10 @@ public actor Agent {
     }
 
     /// Records a new status: checkpoint first (so what clients see is what a restart finds),
-    /// then tell every watcher. STARTING and RUNNING pass; a reboot makes them LOST anyway, so
-    /// their checkpoints skip the fsync (see Checkpoint).
+    /// then tell every watcher. STARTING passes; a reboot makes it LOST anyway, so its
+    /// checkpoint skips the fsync (see Checkpoint). RUNNING is not written at all: a restart
+    /// finds it again from the run's `started` marker, and the watchers hear of it without
+    /// waiting for a file.
     func transition(_ id: String, _ state: TaskState, reason: TaskStatusReason? = nil, message: String? = nil,
                     exitCode: Int32? = nil, signal: Int32? = nil, checkpoint: Bool = true) {
         guard var record = records[id] else { return }
@@ -157,7 +159,7 @@ public actor Agent {
             healthy: state == .running ? record.status.healthy : nil,
             containerId: layout(id).containerID(record.run), timestamp: now())
         records[id] = record
-        if checkpoint { save(record, durable: state != .starting && state != .running) }
+        if checkpoint && state != .running { save(record, durable: state != .starting) }
         publish(record.status)
         log.info("task \(state.rawValue)", ["task": id, "reason": reason?.rawValue ?? "", "message": message ?? ""])
     }

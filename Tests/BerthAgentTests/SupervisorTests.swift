@@ -122,6 +122,7 @@ struct SupervisorTests {
         #expect(SupervisorHost.eventually { !task.supervisorIsRunning() })
         #expect(task.containerStatus() == "", "create failed: no container may remain")
         #expect(!task.exists("init.pid") && !task.exists("started"))
+        #expect(!task.exists(".started.tmp"), "the marker made ahead of time goes with the failure")
     }
 
     @Test("an init that dies before start fails start: phase start, the runtime's message",
@@ -156,7 +157,7 @@ struct SupervisorTests {
         #expect(exit.exitCode == 1)
         let message = try #require(exit.message)
         #expect(message == Self.lastErrorMessage(in: task.file("runtime.log")))
-        #expect(!task.exists("started"))
+        #expect(!task.exists("started") && !task.exists(".started.tmp"))
         #expect(SupervisorHost.eventually { !task.supervisorIsRunning() })
         #expect(task.containerStatus() == "", "run removes a container whose start failed")
     }

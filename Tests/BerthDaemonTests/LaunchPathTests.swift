@@ -39,6 +39,10 @@ struct LaunchPathTests {
         #expect(saved.run == 1)
         try daemon.wait("lp-ckpt", for: .running)
         #expect(supervisors(of: "lp-ckpt").count == 1)
+        // RUNNING is not written to the checkpoint: the run's started marker says it.
+        let running = try OCIJSON.decode(CheckpointView.self, from: Data(try FileSystem.readBytes(path)), source: path)
+        #expect(running.status.state == .staging)
+        #expect(FileSystem.exists(daemon.stateDir + "/tasks/lp-ckpt/runs/1/started"))
     }
 
     @Test("16 clients launching at once: every task runs once; one id launched 8 times at once is taken once")

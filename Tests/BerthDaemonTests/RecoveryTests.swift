@@ -65,6 +65,10 @@ struct RecoveryTests {
         let bootID = (try FileSystem.readString("/proc/sys/kernel/random/boot_id")).trimmingCharacters(in: .whitespacesAndNewlines)
         try writeCheckpoint(daemon, id: "rec-half", state: "STAGING", bootID: bootID)
         try writeCheckpoint(daemon, id: "rec-old", state: "RUNNING", bootID: "00000000-dead-beef-0000-000000000000")
+        // RUNNING is not checkpointed: a run that had started says so with its started marker.
+        try writeCheckpoint(daemon, id: "rec-ran", state: "STAGING", bootID: "00000000-dead-beef-0000-000000000000")
+        try FileSystem.createDirectory(daemon.stateDir + "/tasks/rec-ran/runs/1")
+        try FileSystem.writeAtomically(Array(#"{"initPid":4242}"#.utf8), to: daemon.stateDir + "/tasks/rec-ran/runs/1/started")
         try daemon.start()
         let half = try daemon.wait("rec-half")
         #expect(half.status.state == .finished, "\(half.status)")
@@ -72,6 +76,9 @@ struct RecoveryTests {
         let old = try daemon.task("rec-old")
         #expect(old.status.state == .lost)
         #expect(old.status.reason == .reboot)
+        let ran = try daemon.task("rec-ran")
+        #expect(ran.status.state == .lost)
+        #expect(ran.status.message?.hasSuffix("while the task was RUNNING") == true, "\(ran.status)")
     }
 
     @Test("a full state disk refuses launches with 507 and corrupts no checkpoint")

@@ -17,6 +17,13 @@ enum TaskBundle {
         do {
             try FileSystem.createDirectory(layout.runDirectory(builder.run), mode: 0o700)
             try FileSystem.createDirectory(directory, mode: 0o700)
+            // The run's log files, which the supervisor opens (and would create, mode 0640 as
+            // here): made now, while a first run waits for its admission's fsync anyway, they
+            // are off the way from the supervisor's start to `berth run`.
+            for stream in LogStream.allCases {
+                try FileDescriptor.open(layout.log(builder.run, stream: stream),
+                                        O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY, mode: 0o640).close()
+            }
         } catch {
             throw APIError(status: 500, message: "bundle: \(error)")
         }

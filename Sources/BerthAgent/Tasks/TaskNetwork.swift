@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthLinux
 import BerthNetwork
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,8 +97,20 @@ struct TaskNetwork: Sendable {
         }
     }
 
-    /// The node's first non-loopback IPv4 address: BERTH_IP of host-mode tasks.
+    /// The node's first non-loopback IPv4 address: BERTH_IP of host-mode tasks. Looked up at
+    /// most once a second: the lookup dumps every link and address over netlink, a measurable
+    /// part of a launch when launches come many a second.
     static func nodeAddress() -> String? {
+        let now = ContinuousClock.now
+        if let cached = nodeAddressCache.withLock({ $0 }), now < cached.until { return cached.address }
+        let address = lookUpNodeAddress()
+        nodeAddressCache.withLock { $0 = (address, now + .seconds(1)) }
+        return address
+    }
+
+    private static let nodeAddressCache = Mutex<(address: String?, until: ContinuousClock.Instant)?>(nil)
+
+    private static func lookUpNodeAddress() -> String? {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0, let first = list else { return nil }
         defer { freeifaddrs(list) }

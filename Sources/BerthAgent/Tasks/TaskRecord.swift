@@ -51,8 +51,9 @@ public struct TaskRecord: Codable, Sendable {
 /// because the agent must not wait on the disk: `save` only renames into place (enough for
 /// `kill -9` of berthd, the page cache keeps it), and `sync` makes it durable, called off the
 /// actor. What needs it: a task's admission (the launch is answered only once it is durable) and
-/// the states a reboot must not undo (terminal, KILLING, a restart's new run). STARTING, RUNNING
-/// and health changes do not: after a reboot the task is LOST whatever its last state said.
+/// the states a reboot must not undo (terminal, KILLING, a restart's new run). STARTING and
+/// health changes do not: after a reboot the task is LOST whatever its last state said. RUNNING
+/// is not written at all (the run's `started` marker says it).
 enum Checkpoint {
     /// With `durable`, the fsyncs happen here and now (for rare writes such as reservations).
     static func save<T: Encodable>(_ value: T, to path: String, durable: Bool = false) throws(APIError) {
