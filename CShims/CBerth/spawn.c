@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -154,6 +155,39 @@ static __attribute__((noreturn)) void spawn_child(const berth_spawn_request *r, 
     spawn_fail(errfd);
 }
 
+struct spawn_start {
+    const berth_spawn_request *request;
+    int errpipe[2];
+};
+
+static __attribute__((noreturn)) int spawn_entry(void *arg) {
+    struct spawn_start *start = arg;
+    close(start->errpipe[0]);
+    spawn_child(start->request, start->errpipe[1]);
+}
+
+// Starts spawn_child. Without namespaces to join (joining a user namespace needs a memory of
+// its own), the child shares our memory until it execs, as posix_spawn's does, and we wait for
+// that: copying a large caller's page tables (berthd's, for every supervisor) is what a fork
+// costs. The child then runs on a stack of its own and only makes syscalls.
+static pid_t spawn_clone(struct spawn_start *start, int *child_pidfd) {
+    if (start->request->join_namespaces_of > 0) {
+        pid_t pid = berth_raw_fork(CLONE_PIDFD, child_pidfd);
+        if (pid == 0) spawn_entry(start);
+        return pid;
+    }
+    const size_t stack_size = 128 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    pid_t pid = clone(spawn_entry, (char *)stack + stack_size,
+                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, start, child_pidfd);
+    int saved = errno;
+    munmap(stack, stack_size);
+    errno = saved;
+    return pid;
+}
+
 pid_t berth_spawn(const berth_spawn_request *request, int *pidfd) {
     if (request == NULL || request->path == NULL || request->argv == NULL) {
         errno = EINVAL;
@@ -162,17 +196,14 @@ pid_t berth_spawn(const berth_spawn_request *request, int *pidfd) {
     static char *const empty_env[] = {NULL};
     berth_spawn_request r = *request;
     if (r.envp == NULL) r.envp = (const char *const *)empty_env;
-    int errpipe[2];
+    struct spawn_start start = {.request = &r};
+    int *errpipe = start.errpipe;
     if (pipe2(errpipe, O_CLOEXEC) < 0) return -1;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int child_pidfd = -1;
-    pid_t pid = berth_raw_fork(CLONE_PIDFD, &child_pidfd);
-    if (pid == 0) {
-        close(errpipe[0]);
-        spawn_child(&r, errpipe[1]);
-    }
+    pid_t pid = spawn_clone(&start, &child_pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(errpipe[1]);

@@ -45,11 +45,14 @@ public final class StatsDRelay: SeriesSource {
         let handler = RelayHandler(taskID: taskID, identity: identity, relay: self)
         let channel: any Channel
         do {
+            // An address, not a name: binding to a host name would resolve it (getaddrinfo, a
+            // netlink dump) on every launch.
+            let address = try SocketAddress(ipAddress: host, port: 0)
             channel = try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                 .channelInitializer { channel in channel.pipeline.addHandler(handler) }
-                .bind(host: host, port: 0).get()
+                .bind(to: address).get()
         } catch {
             store.unregister(taskID: taskID)
             throw MetricsError("task \(taskID): StatsD listener on \(host): \(error)")
