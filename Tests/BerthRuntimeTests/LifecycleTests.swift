@@ -78,7 +78,8 @@ struct LifecycleTests {
         let bundle = try sandbox.bundle(["sh", "-c", "trap 'echo got-usr1 > /signal; exit 3' USR1; sleep 1000 & sleep 1000 & while :; do sleep 0.05; done"])
         #expect(try sandbox.berth("run", "--detach", "--bundle", bundle, "kill-1").succeeded)
         #expect(try sandbox.berth("kill", "kill-1", "SIGUSR1").succeeded)
-        try waitUntil { FileSystem.exists(bundle + "/rootfs/signal") }
+        // The shell creates the file before it writes the line: wait for the whole line.
+        try waitUntil { (try? FileSystem.readString(bundle + "/rootfs/signal"))?.hasSuffix("\n") == true }
         #expect(try FileSystem.readString(bundle + "/rootfs/signal") == "got-usr1\n")
 
         #expect(try sandbox.berth("run", "--detach", "--bundle", bundle, "kill-2").succeeded)
