@@ -93,20 +93,20 @@ enum ChildPath {
                 header = berth_sync_header()
             }
         } catch {
-            // The child works on while we act, so our failure (ESRCH, EPIPE) may only be the echo
-            // of its own: prefer the reason it sent.
-            let reason = pendingChildError(parentFD)
+            // Our failure (ESRCH, EPIPE) may only be the echo of the child's own, which it sent
+            // before it exited: once the children are reaped, whatever they said is queued on
+            // the socket. Prefer that reason.
             abandon()
-            throw reason ?? error
+            throw pendingChildError(parentFD) ?? error
         }
     }
 
-    /// An ERROR message the child has sent or is about to send, waiting at most 200 ms for it.
+    /// An ERROR message the (reaped) child left on the socket.
     private static func pendingChildError(_ fd: Int32) -> ChildPathError? {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         var header = berth_sync_header()
         var payload = [UInt8](repeating: 0, count: ChildPath.largestChildMessage)
-        while poll(&entry, 1, 200) > 0 {
+        while poll(&entry, 1, 0) > 0 {
             let length = payload.withUnsafeMutableBytes { berth_sync_recv(fd, &header, $0.baseAddress, $0.count) }
             if length < 0 || (length == 0 && header.type == 0) { return nil }
             if header.type == BERTH_SYNC_ERROR.rawValue {
