@@ -111,6 +111,7 @@ extension Agent {
             builder.network = attachment
         case .failure(let error):
             guard await admitted(admission) else { return }
+            announceAdmission(id, admission)
             return finishWithoutRun(id, .error, reason: .launchFailed, message: "network: \(error.description)")
         }
         builder.agentEnvironment.merge(await openRelay(for: record, containerID: layout.containerID(run))) { $1 }
@@ -120,6 +121,7 @@ extension Agent {
         }
         if case .failure(let error) = prepared {
             guard await admitted(admission) else { return }
+            announceAdmission(id, admission)
             return finishWithoutRun(id, .error, reason: record.definition.container == nil ? .launchFailed : .imageFailed,
                                     message: error.message)
         }
@@ -129,12 +131,17 @@ extension Agent {
         }
         if records[id]?.killRequested == true {
             TaskBundle.discard(layout.bundle(run))
+            announceAdmission(id, admission)  // counts the launch; the kill said KILLING already
             return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started")
         }
         let launcher = launcher
-        let launched = await runBlocking("supervise \(id)") {
+        async let launching = runBlocking("supervise \(id)") {
             Result { () throws(APIError) in try launcher.launch(layout: layout, run: run) }
         }
+        // While the supervisor starts: STAGING and STARTING of a first run go out only now, so
+        // that telling the watchers does not hold the supervisor back.
+        announceAdmission(id, admission)
+        let launched = await launching
         switch launched {
         case .failure(let error):
             TaskBundle.discard(layout.bundle(run))
@@ -160,19 +167,22 @@ extension Agent {
         return true
     }
 
-    /// A first run's admission: the fsync of its STAGING checkpoint (off the actor), then
-    /// STAGING and STARTING go out. A kill that came in meanwhile said KILLING already: no
-    /// STARTING then, and the run ends the task before its supervisor.
+    /// A first run's admission: the fsync of its STAGING checkpoint (off the actor).
     private func confirmAdmission(_ id: String, checkpoint: String) async -> Result<Void, APIError> {
-        let synced = await runBlocking("sync \(id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
-        guard case .success = synced else { return synced }
+        await runBlocking("sync \(id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
+    }
+
+    /// A durably admitted first run on the status stream: STAGING, then STARTING. A kill that
+    /// came in meanwhile said KILLING already: nothing then (the run ends the task before its
+    /// supervisor). Other runs said STARTING in `begin`.
+    private func announceAdmission(_ id: String, _ admission: Task<Result<Void, APIError>, Never>?) {
+        guard admission != nil else { return }
         metrics?.launchStarted()
         if let record = records[id], record.status.state == .staging {
             publish(record.status)
             log.info("task STAGING", ["task": id])
             transition(id, .starting, checkpoint: false)
         }
-        return synced
     }
 
     /// Whether a first run's task is durably admitted (waiting for it if need be); false when

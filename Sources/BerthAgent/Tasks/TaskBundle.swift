@@ -24,6 +24,10 @@ enum TaskBundle {
                 try FileDescriptor.open(layout.log(builder.run, stream: stream),
                                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY, mode: 0o640).close()
             }
+            // Likewise the temporary file the supervisor writes supervisor.json into and renames
+            // (its write_file_atomically truncates an existing one): empty, it names nothing.
+            try FileDescriptor.open(layout.runDirectory(builder.run) + "/.supervisor.json.tmp",
+                                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644).close()
         } catch {
             throw APIError(status: 500, message: "bundle: \(error)")
         }
