@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthAgent", "BerthAPI", "BerthLinux", "BerthOCI",
+                "BerthAgent", "BerthAPI", "BerthLinux", "BerthMetricsServer", "BerthOCI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

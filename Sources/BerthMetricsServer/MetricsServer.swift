@@ -39,18 +39,7 @@ public struct MetricsServer: Sendable {
                 }
             }
         listening(server.channel.localAddress?.port ?? port)
-        try await withThrowingDiscardingTaskGroup { connections in
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        connections.addTask { await serve(connection) }
-                    }
-                }
-            } onCancel: {
-                server.channel.close(promise: nil)
-            }
-            connections.cancelAll()
-        }
+        try await serveConnections(of: server) { connection in await serve(connection) }
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthLinux
+import BerthMetricsServer
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -47,18 +48,7 @@ public struct APIServer: Sendable {
             }
         try securePermissions(path)
         log("listening on \(path)")
-        try await withThrowingDiscardingTaskGroup { connections in
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        connections.addTask { await serve(connection) }
-                    }
-                }
-            } onCancel: {
-                server.channel.close(promise: nil)
-            }
-            connections.cancelAll()
-        }
+        try await serveConnections(of: server) { connection in await serve(connection) }
         unlink(path)
     }
 
