@@ -16,7 +16,7 @@ extension Runtime {
         let process: ProcessHandle
         do {
             defer { created.lock.unlock() }
-            // As parent of the init (CLONE_PARENT) we can hold it by pidfd and reap it.
+            // The init is our child (directly, or through CLONE_PARENT): we hold it by pidfd and reap it.
             process = try ProcessHandle.open(pid: created.record.pid)
             do {
                 try start(created.record)
