@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
         // The CLI's own parsing (the lifecycle fast path against ArgumentParser).
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "BerthLinuxTests", dependencies: ["BerthLinux"]),
+        .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthLinux"]),
         .testTarget(
             name: "BerthRuntimeTests",

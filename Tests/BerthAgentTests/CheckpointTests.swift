@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthAgent
@@ -14,12 +15,7 @@ struct CheckpointTests {
         var run: Int
     }
 
-    private func directory() throws -> String {
-        try FileSystem.createDirectory("/tmp/berth-tests")
-        let path = "/tmp/berth-tests/checkpoint-\(UUID().uuidString.prefix(8))"
-        try FileSystem.createDirectory(path)
-        return path
-    }
+    private func directory() throws -> String { try TestEnvironment.temporaryDirectory("checkpoint") }
 
     @Test("save replaces the whole file, leaves no temporary file, and load reads it back")
     func saveAndLoad() throws {

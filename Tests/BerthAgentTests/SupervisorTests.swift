@@ -320,9 +320,7 @@ struct SupervisorTests {
         (["@valid", "stray"], "stray"),
     ])
     func badArguments(arguments: [String], flag: String) throws {
-        let directory = "/tmp/berth-tests/supervisor-args-\(UUID().uuidString.prefix(8))"
-        try FileSystem.createDirectory("/tmp/berth-tests")
-        try FileSystem.createDirectory(directory)
+        let directory = try SupervisorHost.temporaryDirectory("supervisor-args")
         defer { _ = try? SupervisorHost.run(["/bin/rm", "-rf", directory]) }
         var valid: [String: String] = [
             "--task-dir": directory, "--berth": SupervisorHost.berthBinary, "--runtime-root": directory + "/runtime",

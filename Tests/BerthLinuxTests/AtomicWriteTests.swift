@@ -1,13 +1,10 @@
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 
 @Suite struct AtomicWriteTests {
-    private func directory() throws -> String {
-        let path = NSTemporaryDirectory() + "berth-atomic-\(UUID().uuidString)"
-        try FileSystem.createDirectory(path)
-        return path
-    }
+    private func directory() throws -> String { try TestEnvironment.temporaryDirectory("atomic") }
 
     @Test("a file is replaced whole, with or without fsync, and leaves no temporary file")
     func replacesWhole() throws {

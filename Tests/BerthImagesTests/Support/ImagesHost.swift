@@ -38,9 +38,7 @@ struct Workspace {
     var outside: String { directory + "/outside" }
 
     init(_ label: String) throws {
-        try FileSystem.createDirectory("/tmp/berth-tests")
-        directory = "/tmp/berth-tests/images-\(label)-\(UUID().uuidString.prefix(8))"
-        try FileSystem.createDirectory(directory)
+        directory = try TestEnvironment.temporaryDirectory("images-\(label)")
         try FileSystem.createDirectory(outside)
     }
 
