@@ -40,10 +40,6 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
-        try parse([UInt8](data))
-    }
-
     static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes)
         return try parser.parseDocument()

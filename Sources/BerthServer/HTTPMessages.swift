@@ -48,7 +48,7 @@ public struct HTTPResponse: Sendable {
 
     public static func json(_ value: some Encodable, status: Int = 200) -> HTTPResponse {
         do {
-            var bytes = Array(try OCIJSON.encode(value, pretty: false))
+            var bytes = try OCIJSON.encodeBytes(value, pretty: false)
             bytes.append(UInt8(ascii: "\n"))
             return HTTPResponse(status: status, contentType: "application/json", body: .bytes(bytes))
         } catch {
@@ -64,7 +64,7 @@ public struct HTTPResponse: Sendable {
 
     public static func error(_ status: Int, _ message: String, field: String? = nil) -> HTTPResponse {
         let body = APIErrorBody(error: message, field: field)
-        let bytes = (try? OCIJSON.encode(body, pretty: false)).map { Array($0) + [UInt8(ascii: "\n")] }
+        let bytes = (try? OCIJSON.encodeBytes(body, pretty: false)).map { $0 + [UInt8(ascii: "\n")] }
         return HTTPResponse(status: status, contentType: "application/json", body: .bytes(bytes ?? Array("{}".utf8)))
     }
 }

@@ -73,7 +73,7 @@ public struct AgentClient: Sendable {
         var payload: [UInt8]?
         if let body {
             do {
-                payload = Array(try OCIJSON.encode(body, pretty: false))
+                payload = try OCIJSON.encodeBytes(body, pretty: false)
             } catch {
                 throw .broken("encoding the request: \(error)")
             }

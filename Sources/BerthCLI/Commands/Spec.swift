@@ -13,6 +13,6 @@ struct SpecCommand: ParsableCommand {
         if FileSystem.exists(path) {
             throw CommandError(description: "spec: \(path) exists: remove it first")
         }
-        try FileSystem.writeAtomically(Array(try OCIJSON.encode(Spec.defaultSpec())), to: path)
+        try FileSystem.writeAtomically(try OCIJSON.encodeBytes(Spec.defaultSpec()), to: path)
     }
 }

@@ -60,7 +60,7 @@ public enum CNIValue: Codable, Equatable, Sendable {
     /// Compact JSON (what plugins read on stdin).
     public func jsonBytes(pretty: Bool = false) throws(NetworkError) -> [UInt8] {
         do {
-            return Array(try OCIJSON.encode(self, pretty: pretty))
+            return try OCIJSON.encodeBytes(self, pretty: pretty)
         } catch {
             throw NetworkError("cannot encode JSON: \(error)")
         }

@@ -57,7 +57,7 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     func save() throws(NetworkError) {
         let bytes: [UInt8]
         do {
-            bytes = Array(try OCIJSON.encode(self))
+            bytes = try OCIJSON.encodeBytes(self)
         } catch {
             throw NetworkError("cannot encode \(checkpointPath): \(error)")
         }
