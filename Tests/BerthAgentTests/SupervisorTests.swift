@@ -82,7 +82,10 @@ struct SupervisorTests {
         #expect(!task.file("stdout.1").isEmpty && !task.file("stdout.2").isEmpty)
         let window = task.file("stdout.2") + task.file("stdout.1") + task.file("stdout")
         #expect(expected.hasSuffix(window), "the kept files are not the end of the output, in order")
-        #expect(window.utf8.count > 2000)
+        // A file is rotated only when the next write would not fit, so two neighbours always
+        // hold more than one file's worth (how much more depends on how the pipe reads split).
+        let sizes = ["stdout.2", "stdout.1", "stdout"].map { task.file($0).utf8.count }
+        #expect(sizes[0] + sizes[1] > 1000 && sizes[1] + sizes[2] > 1000, "rotated early: \(sizes)")
     }
 
     @Test("--log-keep 0 truncates in place",
