@@ -90,7 +90,7 @@ final class TaskMonitor: Sendable {
                 var value: UInt64 = 0
                 _ = read(wake.rawValue, &value, 8)
             }
-            if fds[1].revents != 0 { readInotify(watches) }
+            if fds[1].revents != 0 { readInotify() }
             for (index, watch) in watches.enumerated() where fds[index + 2].revents != 0 {
                 let current = state.withLock { state -> Bool in
                     guard state.watches[watch.taskID]?.supervisor.pidfd == watch.supervisor.pidfd else { return false }
@@ -105,7 +105,7 @@ final class TaskMonitor: Sendable {
         }
     }
 
-    private func readInotify(_ watches: [Watch]) {
+    private func readInotify() {
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(inotify.rawValue, $0.baseAddress, $0.count) }
@@ -118,7 +118,11 @@ final class TaskMonitor: Sendable {
                 let nameBytes = buffer[(offset + 16)..<min(count, offset + 16 + length)].prefix { $0 != 0 }
                 let name = String(decoding: nameBytes, as: UTF8.self)
                 offset += 16 + length
-                if name == "started", let watch = watches.first(where: { $0.directoryWatch == wd }) {
+                // Looked up now, not in the list this poll began with: a run watched since then
+                // may already have been started, and its event comes only once. (An event read
+                // before `watch` records the run is caught by its own check for `started`.)
+                let watch = state.withLock { state in state.watches.values.first { $0.directoryWatch == wd } }
+                if name == "started", let watch {
                     deliver(.started(taskID: watch.taskID, run: watch.run))
                 }
             }
