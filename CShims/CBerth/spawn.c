@@ -1,5 +1,5 @@
 // berth_spawn, the project's one way to run a helper process (hooks, tools), and the pidfd,
-// prctl and openat2 wrappers.
+// prctl, openat2 and renameat2 wrappers.
 #include "internal.h"
 
 #include <fcntl.h>
@@ -15,6 +15,9 @@
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -32,6 +35,10 @@ int berth_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t 
         fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     } while (fd == -1 && errno == EINTR);
     return fd;
+}
+
+int berth_rename_exchange(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
 }
 
 int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -45,6 +45,8 @@ int berth_set_parent_death_signal(int signal);
 
 // openat2 with RESOLVE_* flags (RESOLVE_IN_ROOT = 0x10, RESOLVE_NO_SYMLINKS = 0x04,...).
 int berth_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+// renameat2(RENAME_EXCHANGE) of two paths relative to the current directory: both must exist.
+int berth_rename_exchange(const char *from, const char *to);
 
 // ---- terminals -------------------------------------------------------------------------
 
