@@ -120,14 +120,16 @@ public struct Cgroup: Codable, Sendable, Equatable {
         var made: [String] = []
         do throws(CgroupError) {
             for directory in directories {
-                for dir in pathsBelow(mountPoint: directory.mountPoint, to: directory.path) {
-                    let (_, error) = retryingInterrupts { mkdir(dir, 0o755) }
-                    if let error {
-                        if error == .exists { continue }
-                        throw CgroupError("create cgroup \(dir): \(error)", errno: error)
+                // The parents usually exist: try the cgroup itself before walking down to it.
+                let paths = pathsBelow(mountPoint: directory.mountPoint, to: directory.path)
+                if let leaf = paths.last {
+                    switch try makeDirectory(leaf, parentsMayBeMissing: true) {
+                    case .made: made.append(leaf); continue
+                    case .existed: continue
+                    case .parentMissing: break
                     }
-                    made.append(dir)
                 }
+                for dir in paths where try makeDirectory(dir, parentsMayBeMissing: false) == .made { made.append(dir) }
             }
             let needed = controllersToEnable(resources)
             for driver in drivers { try driver.prepare(created: made, controllers: needed) }
@@ -137,6 +139,18 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
         created += made.filter { !created.contains($0) }
         return made
+    }
+
+    private enum MakeDirectoryResult { case made, existed, parentMissing }
+
+    private func makeDirectory(_ path: String, parentsMayBeMissing: Bool) throws(CgroupError) -> MakeDirectoryResult {
+        let (_, error) = retryingInterrupts { mkdir(path, 0o755) }
+        switch error {
+        case nil: return .made
+        case .exists?: return .existed
+        case .noEntry? where parentsMayBeMissing: return .parentMissing
+        case let error?: throw CgroupError("create cgroup \(path): \(error)", errno: error)
+        }
     }
 
     /// Changes the limits of an existing cgroup (`berth update`).
@@ -236,24 +250,18 @@ public struct Cgroup: Codable, Sendable, Equatable {
     /// Kills everything, waits for the cgroup to empty, and removes the directories Berth made,
     /// leaf first. Parents that other cgroups still use stay.
     public mutating func destroy(timeout: Duration = .seconds(10)) throws(CgroupError) {
-        if exists() {
-            if !(try processes()).isEmpty { try killAll(signal: SIGKILL, timeout: timeout) }
+        if exists(), !(try processes()).isEmpty {
+            try killAll(signal: SIGKILL, timeout: timeout)
             let emptied = try waitUntil(timeout) { () throws(CgroupError) in try processes().isEmpty }
             if !emptied {
                 throw CgroupError("destroy \(cgroupsPath): processes \(try processes()) still there after \(timeout)")
             }
         }
         let leaves = Set(directories.map(\.path))
-        // Cgroups the container made inside a leaf of ours are ours too.
-        var doomed: [String] = []
-        for leaf in directories.map(\.path) where created.contains(leaf) {
-            doomed += CgroupFile.tree(leaf).dropFirst().reversed()
-        }
-        try Self.removeDirectories(doomed, strict: true)
         let ordered = created.sorted { $0.count > $1.count }
         for dir in ordered {
             if leaves.contains(dir) {
-                try Self.removeDirectories([dir], strict: true)
+                try Self.removeLeaf(dir)
             } else {
                 // A parent: another container may live in it.
                 if !CgroupFile.children(dir).isEmpty { continue }
@@ -262,6 +270,16 @@ public struct Cgroup: Codable, Sendable, Equatable {
             created.removeAll { $0 == dir }
         }
         created.removeAll { !FileSystem.isDirectory($0) }
+    }
+
+    /// A leaf of ours, after the cgroups the container made inside it (those are ours too). The
+    /// rmdir comes first: listing a cgroup directory costs more than removing it, and a leaf
+    /// usually has nothing inside.
+    private static func removeLeaf(_ leaf: String) throws(CgroupError) {
+        let (_, error) = retryingInterrupts { rmdir(leaf) }
+        guard let error, error != .noEntry else { return }
+        try removeDirectories(CgroupFile.tree(leaf).dropFirst().reversed(), strict: true)
+        try removeDirectories([leaf], strict: true)
     }
 
     /// rmdir in the given order, retrying EBUSY (a dying task still leaving) for about a second.

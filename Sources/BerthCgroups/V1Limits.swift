@@ -1,4 +1,7 @@
 import BerthLinux
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes `Resources` into v1 controller files.
 struct V1Limits {
@@ -32,13 +35,32 @@ struct V1Limits {
     private func applyDevices(_ rules: [Resources.DeviceRule], _ dir: String) throws(CgroupError) {
         if let target = DeviceRules.v1Exceptions(rules),
            let current = CgroupFile.text(dir + "/devices.list").flatMap(DeviceRules.parseV1List) {
-            for write in DeviceRules.v1Changes(from: current, to: target) {
-                try set(write.line, write.file, in: dir, field: "devices")
-            }
+            try writeDeviceLines(DeviceRules.v1Changes(from: current, to: target).map { ("devices", $0.file, $0.line) }, dir)
             return
         }
-        for write in DeviceRules.v1Writes(rules) {
-            try set(write.line, write.file, in: dir, field: write.index.map { "devices[\($0)]" } ?? "devices")
+        try writeDeviceLines(DeviceRules.v1Writes(rules).map { (($0.index.map { "devices[\($0)]" } ?? "devices"), $0.file, $0.line) }, dir)
+    }
+
+    /// Each write(2) to devices.allow or devices.deny is one rule to the kernel, so one open file
+    /// per name takes them all (a new container writes about a dozen).
+    private func writeDeviceLines(_ writes: [(field: String, file: String, line: String)], _ dir: String) throws(CgroupError) {
+        var allow: FileDescriptor?
+        var deny: FileDescriptor?
+        defer { allow?.close(); deny?.close() }
+        for write in writes {
+            do throws(SystemError) {
+                let isAllow = write.file == "devices.allow"
+                let fd: FileDescriptor
+                if let open = isAllow ? allow : deny {
+                    fd = open
+                } else {
+                    fd = try FileDescriptor.open(dir + "/" + write.file, O_WRONLY)
+                    if isAllow { allow = fd } else { deny = fd }
+                }
+                try fd.writeAll(Array(write.line.utf8), step: "write \(dir)/\(write.file)")
+            } catch {
+                throw refusal(CgroupError(error), field: "\(resourcesField).\(write.field)", value: write.line, file: write.file)
+            }
         }
     }
 
