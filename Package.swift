@@ -7,11 +7,15 @@ import PackageDescription
 // lld (in the Swift toolchain) packs the 60,000 relative relocations of a position-independent
 // berth into 9 KiB (DT_RELR) instead of 1.4 MB the loader reads at every start. libgcc, like
 // libseccomp, zlib and zstd (see their targets), is linked in: each shared library costs the
-// loader mappings and symbol lookups at every start. (libc, libm and libstdc++ stay shared.)
+// loader mappings and symbol lookups at every start. So is libstdc++, the Swift runtime's C++
+// library, whose own symbol relocations were the loader's largest cost: the static-stdlib
+// arguments ask for `-lstdc++`, and CShims/StaticCxx, searched before the compiler's
+// directories, answers with a linker script naming libstdc++.a. (libc and libm stay shared.)
 let staticSwift: [LinkerSetting] = [
     .unsafeFlags([
         "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims",
         "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xclang-linker", "-static-libgcc",
+        "-L", Context.packageDirectory + "/CShims/StaticCxx",
     ])
 ]
 
