@@ -46,8 +46,11 @@ runtime_binary = {"berth": os.path.abspath(arguments.berth), "runc": arguments.r
 
 with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
     bundles = {name: make_bundle(arguments.rootfs, directory, name) for name in runtime_binary}
-    # State on tmpfs under /run, where both runtimes keep it by default (/run/berth, /run/runc).
+    # State under /run, where both runtimes keep it by default (/run/berth, /run/runc). Usually a
+    # tmpfs; on these VMs /run is on the root ext4 (mounted with discard), which the report names.
     state = tempfile.mkdtemp(prefix="berth-bench-", dir="/run")
+    state_filesystem = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", state],
+                                      capture_output=True, text=True).stdout.strip()
     roots = {name: os.path.join(state, name) for name in runtime_binary}
     for name in runtime_binary:  # warm the page cache
         timed_run(name, bundles[name], roots[name], "warm")
@@ -58,6 +61,7 @@ with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
 
 shutil.rmtree(state, ignore_errors=True)
 print(f"run of /bin/true in a busybox bundle, {arguments.runs} runs each, alternating")
+print(f"state directories on: {state_filesystem or 'unknown'}")
 for name in runtime_binary:
     print(summary(name, times[name]))
 ratio = statistics.median(times["berth"]) / statistics.median(times["runc"])
