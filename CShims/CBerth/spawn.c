@@ -145,10 +145,16 @@ static __attribute__((noreturn)) void spawn_child(const berth_spawn_request *r, 
     }
     for (int i = 0; i < 3; i++)
         if (dup2(high[i], i) < 0) spawn_fail(errfd);
+    if (r->fd3 > 2) {
+        // Our own fds sit at 3 or above: move whichever is on 3 out of its way.
+        if (errfd == 3 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0) _exit(127);
+        if (exefd == 3 && (exefd = fcntl(exefd, F_DUPFD_CLOEXEC, 4)) < 0) spawn_fail(errfd);
+        if (r->fd3 == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(r->fd3, 3) < 0) spawn_fail(errfd);
+    }
     if (r->cwd != NULL && chdir(r->cwd) < 0) spawn_fail(errfd);
     if (r->new_session && setsid() < 0) spawn_fail(errfd);
-    int keep[2] = {errfd, exefd};
-    if (berth_close_fds_except(keep, 2) < 0) spawn_fail(errfd);
+    int keep[3] = {errfd, exefd, r->fd3 > 2 ? 3 : -1};
+    if (berth_close_fds_except(keep, 3) < 0) spawn_fail(errfd);
     char *const *argv = (char *const *)r->argv;
     char *const *envp = (char *const *)r->envp;
     if (exefd >= 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define STATUS_FD 3   /* the daemon's end of the verdict pipe, once every other fd is closed */
+#define LOCK_FD 4     /* the run's lock from berthd, when it gave one */
 
 static void write_all(int fd, const char *data, size_t length)
 {
@@ -59,7 +60,7 @@ static _Noreturn void fail_before_fork(const char *step)
     _exit(1);
 }
 
-int daemonize(void)
+int daemonize(int lock_fd)
 {
     int verdict[2];
     if (pipe2(verdict, O_CLOEXEC) != 0)
@@ -102,9 +103,16 @@ int daemonize(void)
         close(fd);
         fd = STATUS_FD;
     }
-    /* Nothing berthd had open may reach the container or pin a file. */
-    if (syscall(SYS_close_range, STATUS_FD + 1, ~0u, 0) != 0) {
-        for (int other = STATUS_FD + 1; other < 1024; other++)
+    int first_closed = STATUS_FD + 1;
+    if (lock_fd >= 0) {
+        /* main moved it above LOCK_FD, so nothing set up here can have landed on it. */
+        if (dup3(lock_fd, LOCK_FD, O_CLOEXEC) < 0 && error[0] == '\0')
+            format(error, sizeof error, "keep the run's lock: %s", strerror(errno));
+        first_closed = LOCK_FD + 1;
+    }
+    /* Nothing else berthd had open may reach the container or pin a file. */
+    if (syscall(SYS_close_range, first_closed, ~0u, 0) != 0) {
+        for (int other = first_closed; other < 1024; other++)
             close(other);
     }
 

@@ -1,5 +1,5 @@
 /* berth-supervisor --task-dir DIR --berth PATH --runtime-root ROOT --bundle BUNDLE
- *                  --container-id ID [--log-max-bytes N] [--log-keep K]
+ *                  --container-id ID [--log-max-bytes N] [--log-keep K] [--lock-fd N]
  *
  * berthd runs this once per task and waits for it: it returns (0, or 1 with one error line) as
  * soon as the daemon it leaves behind is set up and DIR/supervisor.json names it. The daemon
@@ -9,6 +9,7 @@
 #include "supervisor.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -26,7 +27,17 @@ int main(int argc, char **argv)
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
 
-    int status_fd = daemonize();
+    /* The run's lock (berthd passes it as fd 3, where the verdict pipe goes): out of the way,
+     * above every fd daemonize places. Until our daemon exits it says "a supervisor owns this
+     * run" to a berthd recovering from a crash. */
+    int lock = -1;
+    if (options.lock_fd >= 0 && (lock = fcntl(options.lock_fd, F_DUPFD_CLOEXEC, 5)) < 0) {
+        perror("berth-supervisor: --lock-fd");
+        return 1;
+    }
+    if (lock >= 0)
+        close(options.lock_fd);
+    int status_fd = daemonize(lock);
     char error[ERROR_MAX];
     if (task_prepare(&options, error, sizeof error) < 0) {
         report_setup(status_fd, error);

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: berth-supervisor --task-dir DIR --berth PATH --runtime-root ROOT --bundle BUNDLE\n"
-    "                        --container-id ID [--log-max-bytes N] [--log-keep K]\n";
+    "                        --container-id ID [--log-max-bytes N] [--log-keep K] [--lock-fd N]\n";
 
 static int refuse(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int refuse(const char *flag, const char *fmt, ...)
@@ -93,7 +93,7 @@ struct flag {
 
 int parse_options(int argc, char **argv, struct options *options)
 {
-    const char *max_bytes = NULL, *keep = NULL;
+    const char *max_bytes = NULL, *keep = NULL, *lock = NULL;
     memset(options, 0, sizeof *options);
     struct flag flags[] = {
         {"--task-dir", &options->task_dir},
@@ -103,6 +103,7 @@ int parse_options(int argc, char **argv, struct options *options)
         {"--container-id", &options->container_id},
         {"--log-max-bytes", &max_bytes},
         {"--log-keep", &keep},
+        {"--lock-fd", &lock},
     };
     const size_t flag_count = sizeof flags / sizeof flags[0];
 
@@ -137,7 +138,7 @@ int parse_options(int argc, char **argv, struct options *options)
     }
 
     for (size_t f = 0; f < flag_count; f++) {
-        if (flags[f].value == &max_bytes || flags[f].value == &keep)
+        if (flags[f].value == &max_bytes || flags[f].value == &keep || flags[f].value == &lock)
             continue;
         if (*flags[f].value == NULL)
             return refuse(flags[f].name, "required");
@@ -158,6 +159,16 @@ int parse_options(int argc, char **argv, struct options *options)
     if (keep && parse_number("--log-keep", keep, LOG_KEEP_LIMIT, &keep_value) < 0)
         return -1;
     options->log_keep = (unsigned)keep_value;
+    options->lock_fd = -1;
+    if (lock) {
+        uint64_t fd;
+        struct stat st;
+        if (parse_number("--lock-fd", lock, 1023, &fd) < 0)
+            return -1;
+        if (fd <= 2 || fstat((int)fd, &st) != 0 || !S_ISREG(st.st_mode))
+            return refuse("--lock-fd", "%s is not an open file above stderr", lock);
+        options->lock_fd = (int)fd;
+    }
     return 0;
 }
 

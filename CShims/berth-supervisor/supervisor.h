@@ -24,6 +24,7 @@ struct options {
     const char *container_id;
     uint64_t log_max_bytes;
     unsigned log_keep;
+    int lock_fd;   /* the run's lock berthd holds for us (--lock-fd), or -1 */
 };
 
 /* Fills `options` or prints one line naming the flag and returns -1 (exit status 2).
@@ -33,8 +34,9 @@ int parse_options(int argc, char **argv, struct options *options);
 /* ---- daemon.c: leaving the caller ---- */
 
 /* Forks. The parent waits for the child's verdict and exits 0 or 1 (never returns); the child
- * becomes the daemon and gets back the fd on which it must call report_setup. */
-int daemonize(void);
+ * becomes the daemon and gets back the fd on which it must call report_setup. A `lock_fd` of
+ * 0 or more stays open in the daemon (as fd 4, close-on-exec): the daemon holds it to its end. */
+int daemonize(int lock_fd);
 /* Tells the waiting parent "ok" (error == NULL) or the error line, then closes the fd. */
 void report_setup(int fd, const char *error);
 /* A numeric field of /proc/PID/stat (4 = ppid, 22 = start time: with the pid, it names one

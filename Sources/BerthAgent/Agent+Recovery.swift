@@ -1,6 +1,9 @@
 import BerthAPI
 import BerthLinux
 import BerthRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Agent {
     /// Starts watching and finds every task again from the checkpoints: running ones keep
@@ -77,30 +80,19 @@ extension Agent {
             return
         }
         if let supervisor = SupervisorRecord.load(layout.supervisorRecord(run)) {
-            if supervisor.isAlive {
-                if !FileSystem.exists(layout.startedMarker(run)), record.status.state == .staging {
-                    // Its supervisor is making the container: the monitor reports RUNNING.
-                    transition(id, .starting, checkpoint: false)
-                }
-                if FileSystem.exists(layout.startedMarker(run)) {
-                    if record.status.state == .starting || record.status.state == .staging { transition(id, .running) }
-                    if records[id]?.status.state == .running { startHealthChecks(id) }
-                    if records[id]?.status.state == .killing {
-                        terminate(id, run: run, grace: record.definition.killGracePeriodSeconds)
-                    }
-                }
-                monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
-                               runDirectory: layout.runDirectory(run))
-            } else {
-                // The supervisor is gone without a word: LOST, and its container is removed.
-                Task { await self.runEnded(id, run: run) }
-            }
+            adopt(record, supervisor: supervisor)
             return
         }
-        // berthd died between admission and the supervisor: undo what was made, then launch.
         let runtime = runtime
         let containerID = layout.containerID(run)
         Task {
+            // berthd died before the supervisor recorded itself. One may be on its way: then its
+            // record comes. Otherwise undo what was made, then launch.
+            let starting = await runBlocking("find the supervisor of \(id)") { Self.startingSupervisor(layout, run: run) }
+            if let starting, let current = await self.records[id], current.run == run {
+                await self.adopt(current, supervisor: starting)
+                return
+            }
             await runBlocking("clean \(id)") {
                 try? runtime.delete(id: containerID, force: true)
                 TaskBundle.discard(layout.bundle(run))
@@ -109,6 +101,50 @@ extension Agent {
             pending?.status.state = .staging
             if let pending { await self.resume(pending) }
         }
+    }
+
+    /// Takes over a run whose supervisor recorded itself before berthd went away.
+    private func adopt(_ record: TaskRecord, supervisor: SupervisorRecord) {
+        let id = record.id, run = record.run
+        let layout = layout(id)
+        guard supervisor.isAlive else {
+            // The supervisor is gone without a word: LOST, and its container is removed.
+            Task { await self.runEnded(id, run: run) }
+            return
+        }
+        if !FileSystem.exists(layout.startedMarker(run)), record.status.state == .staging {
+            // Its supervisor is making the container: the monitor reports RUNNING.
+            transition(id, .starting, checkpoint: false)
+        }
+        if FileSystem.exists(layout.startedMarker(run)) {
+            if record.status.state == .starting || record.status.state == .staging { transition(id, .running) }
+            if records[id]?.status.state == .running { startHealthChecks(id) }
+            if records[id]?.status.state == .killing {
+                terminate(id, run: run, grace: record.definition.killGracePeriodSeconds)
+            }
+        }
+        monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
+                       runDirectory: layout.runDirectory(run))
+    }
+
+    /// The record of a supervisor that was starting when berthd died, once it has written it;
+    /// nil when none holds the run's lock (none started, or it is gone). The lock is held from
+    /// before the supervisor exists (SupervisorLauncher), so a free lock means no supervisor.
+    nonisolated static func startingSupervisor(_ layout: TaskLayout, run: Int) -> SupervisorRecord? {
+        let deadline = ContinuousClock.now + .seconds(30)   // the launcher's own limit
+        while ContinuousClock.now < deadline {
+            if let record = SupervisorRecord.load(layout.supervisorRecord(run)) { return record }
+            switch Result(catching: { () throws(SystemError) in try FileLock.tryAcquire(layout.supervisorLock(run)) }) {
+            case .success(let lock?):
+                lock.unlock()
+                return SupervisorRecord.load(layout.supervisorRecord(run))
+            case .success(nil):
+                usleep(10_000)   // held: its supervisor is setting up
+            case .failure:
+                return nil       // no run directory: nothing was started
+            }
+        }
+        return nil
     }
 
     private func resume(_ record: TaskRecord) async {

@@ -33,6 +33,8 @@ public struct ChildProcess: Sendable {
     /// Run inside these namespaces (CLONE_NEW* mask) of another process; the executable is
     /// resolved in ours first.
     public var joinNamespaces: (pid: pid_t, types: Int32)?
+    /// An fd the child gets as its fd 3, open across exec: a lock it then holds for its life.
+    public var fd3: Int32?
 
     public init(path: String, arguments: [String]? = nil, environment: [String] = ChildProcess.inheritedEnvironment()) {
         self.path = path
@@ -158,6 +160,7 @@ public struct ChildProcess: Sendable {
                         request.join_namespaces_of = joinNamespaces?.pid ?? 0
                         request.join_namespace_types = joinNamespaces?.types ?? 0
                         request.new_session = newSession ? 1 : 0
+                        request.fd3 = fd3 ?? -1
                         return berth_spawn(&request, &pidfd)
                     }
                 }

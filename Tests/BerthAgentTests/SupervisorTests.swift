@@ -88,6 +88,37 @@ struct SupervisorTests {
         #expect(sizes[0] + sizes[1] > 1000 && sizes[1] + sizes[2] > 1000, "rotated early: \(sizes)")
     }
 
+    @Test("the run's lock passed with --lock-fd is held by the daemon for its life, and by nothing it starts",
+          .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+    func lockHeldForLife() throws {
+        let task = try SupervisedTask("lock", arguments: ["sleep", "1000"])
+        defer { task.cleanUp() }
+        let lockPath = task.taskDir + "/supervisor.lock"
+        let lock = try #require(try FileLock.tryAcquire(lockPath))
+        // As berthd launches it: the lock is ours first, and passed on as fd 3.
+        var child = ChildProcess(path: SupervisorHost.supervisorBinary, arguments: task.arguments(["--lock-fd", "3"]))
+        child.fd3 = lock.descriptor.rawValue
+        child.timeout = .seconds(30)
+        let output = try child.run()
+        lock.unlock()
+        #expect(output.status == .exited(0), "\(output.standardErrorText)")
+        #expect(SupervisorHost.eventually { task.containerStatus() == "running" })
+        #expect(try FileLock.tryAcquire(lockPath) == nil, "the supervisor holds the lock")
+        let record = try task.supervisor()
+        let initPID = task.file("init.pid").trimmingCharacters(in: .whitespacesAndNewlines)
+        for pid in [String(record.pid), initPID] {
+            let fds = (try? FileSystem.listDirectory("/proc/\(pid)/fd")) ?? []
+            let holders = fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == lockPath }
+            #expect(holders.count == (pid == initPID ? 0 : 1), "pid \(pid) has the lock open \(holders.count) times")
+        }
+        #expect(try task.berth("kill", task.id, "KILL").status == .exited(0))
+        _ = try task.waitForExit()
+        #expect(SupervisorHost.eventually { !task.supervisorIsRunning() })
+        let free = try FileLock.tryAcquire(lockPath)
+        #expect(free != nil, "the lock is free once the supervisor has exited")
+        free?.unlock()
+    }
+
     @Test("--log-keep 0 truncates in place",
           .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
     func rotationWithoutKeeping() throws {
@@ -179,6 +210,9 @@ struct SupervisorTests {
         // Its own session: berthd's terminal or process group cannot take it down.
         #expect(getsid(record.pid) == record.pid)
         #expect(SupervisorHost.eventually { task.containerStatus() == "running" })
+        // The container runs before `berth run` has returned; until `started` is written the
+        // supervisor may briefly hold init.pid, /proc/PID/stat or .started.tmp open.
+        #expect(SupervisorHost.eventually { task.exists("started") })
 
         // It holds no fd but /dev/null, its task dir, its logs, the two pipes and a signalfd.
         let fds = try FileSystem.listDirectory("/proc/\(record.pid)/fd")

@@ -27,6 +27,8 @@ typedef struct berth_spawn_request {
                                // executable is opened first, so `path` resolves in the caller's
                                // namespaces (OCI createContainer hooks)
     int new_session;           // setsid() in the child
+    int fd3;                   // > 2: this fd is fd 3 in the child, open across execve (a lock
+                               // the child holds for its life); otherwise nothing is
 } berth_spawn_request;
 
 // fork + execve. Returns the child's pid and stores a pidfd (O_CLOEXEC) in *pidfd.

@@ -2,6 +2,11 @@ import BerthAPI
 import BerthLinux
 
 /// Starts berth-supervisor for one run and returns once it has daemonized and recorded itself.
+///
+/// The run's lock is taken before the supervisor exists and handed to it as an open file, so
+/// from then on it is held by berthd, the supervisor, or both. A berthd that restarts after a
+/// crash and finds no supervisor.json learns from it whether a supervisor was already on its way
+/// (it then waits for it) or never started (it launches one): never two for one run.
 struct SupervisorLauncher: Sendable {
     var supervisorPath: String
     var berthPath: String
@@ -10,6 +15,16 @@ struct SupervisorLauncher: Sendable {
     var logKeep: Int
 
     func launch(layout: TaskLayout, run: Int) throws(APIError) -> SupervisorRecord {
+        let acquired: FileLock?
+        do {
+            acquired = try FileLock.tryAcquire(layout.supervisorLock(run))
+        } catch {
+            throw APIError(status: 500, message: "starting berth-supervisor: \(error)")
+        }
+        guard let lock = acquired else {
+            throw APIError(status: 500, message: "run \(run) already has a supervisor (\(layout.supervisorLock(run)) is locked)")
+        }
+        defer { lock.unlock() }
         var child = ChildProcess(path: supervisorPath, arguments: [
             supervisorPath,
             "--task-dir", layout.runDirectory(run),
@@ -19,7 +34,9 @@ struct SupervisorLauncher: Sendable {
             "--container-id", layout.containerID(run),
             "--log-max-bytes", String(logMaxBytes),
             "--log-keep", String(logKeep),
+            "--lock-fd", "3",
         ])
+        child.fd3 = lock.descriptor.rawValue
         child.timeout = .seconds(30)
         let output: ChildProcess.Output
         do {
