@@ -61,7 +61,8 @@ extension LifecycleInvocation {
         var global = GlobalSettings()
         var verb: String?
         var flags: [String] = []
-        var values: [String: String] = [:]
+        var values: [(name: String, value: String)] = []
+        func value(_ name: String) -> String? { values.first { $0.name == name }?.value }
         var positionals: [String] = []
         var index = 0
         while index < arguments.count {
@@ -96,28 +97,29 @@ extension LifecycleInvocation {
                     value = arguments[index]
                     index += 1
                 }
-                guard values.updateValue(value, forKey: name) == nil else { return nil }
+                guard !values.contains(where: { $0.name == name }) else { return nil }
+                values.append((name, value))
             } else {
                 return nil
             }
         }
         guard let verb else { return nil }
 
-        global.root = values["--root"] ?? global.root
-        global.log = values["--log"]
-        global.logFormat = values["--log-format"] ?? global.logFormat
+        global.root = value("--root") ?? global.root
+        global.log = value("--log")
+        global.logFormat = value("--log-format") ?? global.logFormat
         global.debug = flags.contains("--debug")
         global.systemdCgroup = flags.contains("--systemd-cgroup")
-        global.rootless = values["--rootless"]
+        global.rootless = value("--rootless")
 
         let isKill = verb == "kill"
         guard positionals.count == 1 || (isKill && positionals.count == 2) else { return nil }
         let id = positionals[0]
         var create = CreateSettings(id: id)
-        create.bundle = values["--bundle"] ?? create.bundle
-        create.pidFile = values["--pid-file"]
-        create.consoleSocket = values["--console-socket"]
-        if let count = values["--preserve-fds"] {
+        create.bundle = value("--bundle") ?? create.bundle
+        create.pidFile = value("--pid-file")
+        create.consoleSocket = value("--console-socket")
+        if let count = value("--preserve-fds") {
             guard let number = Int(count) else { return nil }
             create.preserveFDs = number
         }
@@ -137,7 +139,8 @@ extension LifecycleInvocation {
     }
 
     // Plain arrays and switches, not sets and dictionaries: these run at every start, and the
-    // first use of a generic collection type costs the Swift runtime more than the lookups.
+    // first use of a hashed collection of a type costs the Swift runtime a search of every
+    // protocol conformance in the binary, far more than the lookups.
     private static let globalFlags = ["--debug", "--systemd-cgroup"]
     private static let globalOptions = ["--root", "--log", "--log-format", "--rootless"]
 

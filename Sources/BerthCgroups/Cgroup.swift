@@ -55,7 +55,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
                 }
                 base = CgroupPath.normalized(own) == "/" ? "" : CgroupPath.normalized(own)
             }
-            let full = base + "/" + parts.joined(separator: "/")
+            let full = base + "/" + parts.joined(by: "/")
             guard let dir = hierarchy.directory(of: full) else {
                 throw CgroupError(field: "linux.cgroupsPath", "\(full) is outside the part of the hierarchy mounted at \(hierarchy.mountPoint)")
             }

@@ -62,7 +62,7 @@ func pathsBelow(mountPoint: String, to path: String) -> [String] {
     var result: [String] = []
     var current = mountPoint
     for part in path.dropFirst(mountPoint.count).split(separator: "/") {
-        current += "/" + part
+        current += "/" + String(part)   // String + Substring goes through generic code
         result.append(current)
     }
     return result

@@ -102,9 +102,10 @@ enum DeviceRules {
 
     /// devices.list as a deny-by-default exception list; nil when it allows by default.
     static func parseV1List(_ text: String) -> [V1Key: Set<Character>]? {
+        let lines = text.split(separator: "\n")
+        if lines.contains("a *:* rwm") { return nil }
         var list: [V1Key: Set<Character>] = [:]
-        for line in text.split(separator: "\n") {
-            if line == "a *:* rwm" { return nil }
+        for line in lines {
             guard let (key, access) = parseV1Line(String(line)) else { return nil }
             list[key, default: []].formUnion(access)
         }

@@ -190,8 +190,8 @@ public struct CgroupHost: Sendable, Equatable {
 public enum CgroupPath {
     /// "/a//b/" → "/a/b"; "" → "/".
     public static func normalized(_ path: String) -> String {
-        let parts = path.split(separator: "/")
-        return parts.isEmpty ? "/" : "/" + parts.joined(separator: "/")
+        let parts = path.split(separator: "/").map(String.init)
+        return parts.isEmpty ? "/" : "/" + parts.joined(by: "/")
     }
 
     /// Splits a cgroupsPath into components, refusing "." and "..".

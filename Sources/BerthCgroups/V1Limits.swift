@@ -33,8 +33,10 @@ struct V1Limits {
     /// difference, so a device allowed before and after is never refused in between. Otherwise
     /// (a new cgroup inherits "a *:* rwm") the list is written from "deny everything" on.
     private func applyDevices(_ rules: [Resources.DeviceRule], _ dir: String) throws(CgroupError) {
-        if let target = DeviceRules.v1Exceptions(rules),
-           let current = CgroupFile.text(dir + "/devices.list").flatMap(DeviceRules.parseV1List) {
+        // The current list first: on a new cgroup it allows everything, and working out the
+        // target (hashed collections, each a first use for the Swift runtime) is not needed.
+        if let current = CgroupFile.text(dir + "/devices.list").flatMap(DeviceRules.parseV1List),
+           let target = DeviceRules.v1Exceptions(rules) {
             try writeDeviceLines(DeviceRules.v1Changes(from: current, to: target).map { ("devices", $0.file, $0.line) }, dir)
             return
         }

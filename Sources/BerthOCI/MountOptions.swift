@@ -162,7 +162,11 @@ public struct MountOptions: Equatable, Sendable {
                 result.recursiveAttrClear |= MountAttr.atimeMask
             }
         }
-        result.data = data.joined(separator: ",")
+        // By hand: the stdlib's joined(separator:) is generic code that looks up conformances
+        // at run time, a search of the whole binary's records at the first mount of a `run`.
+        for (index, option) in data.enumerated() {
+            result.data += index == 0 ? option : "," + option
+        }
         return result
     }
 }
