@@ -128,8 +128,9 @@ struct GatedShell {
     }
 }
 
-/// Polls until `condition` holds, up to a generous bound.
-func eventually(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) rethrows -> Bool {
+/// Polls until `condition` holds, up to a generous bound (these tests also run in an emulated
+/// VM: it returns as soon as the condition holds).
+func eventually(_ timeout: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }

@@ -34,7 +34,7 @@ struct DaemonBadInputTests {
         let (status, _) = try daemon.raw("POST", "/v1/tasks", body: huge)
         #expect(status == 413)
         // Duplicate ids of a live task are a conflict.
-        _ = try daemon.launch(#"{"id":"bad-dup","cmd":"sleep 30"}"#)
+        _ = try daemon.launch(#"{"id":"bad-dup","cmd":"sleep 600"}"#)
         let (dup, answer) = try daemon.raw("POST", "/v1/tasks", body: #"{"id":"bad-dup","cmd":"true"}"#)
         #expect(dup == 409, "\(answer)")
         // Still alive and answering.

@@ -22,13 +22,25 @@ struct AgentCLITests {
         #expect(offerList.count == 1)
 
         // `task watch` below sees only the updates after it subscribes: a launch is often RUNNING
-        // by then, so it waits for one more (the end, which the sleep keeps well after it).
-        let definition = #"{"id":"cli-echo","args":["/bin/sh","-c","echo from-cli; sleep 3"],"resources":{"cpus":0.1,"mem":32,"ports":1}}"#
+        // by then, so it waits for one more: the end, which comes only when the test says so,
+        // after berthd logged the watch's request (it subscribes right then).
+        let definition = #"{"id":"cli-echo","args":["/bin/sh","-c","echo from-cli; until [ -e go ]; do sleep 0.05; done"],"resources":{"cpus":0.1,"mem":32,"ports":1}}"#
         let launched = try berth(daemon, ["task", "launch", "--offer", offerList[0].id, "-"], input: definition)
         #expect(launched.status == .exited(0), "\(launched.standardErrorText)")
         #expect(launched.standardOutputText.hasPrefix("cli-echo STAGING ports 3"))
-        let watched = try berth(daemon, ["task", "watch", "--task", "cli-echo", "--count", "1"])
-        #expect(watched.status == .exited(0))
+        let binary = TestEnvironment.binDirectory + "/berth"
+        let watchOutput = try FileDescriptor.open(daemon.directory + "/watch.out", O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        let watch = try ChildProcess(path: binary, arguments: [binary, "--socket", daemon.socket, "task", "watch", "--task", "cli-echo", "--count", "1"])
+            .spawn(stdout: watchOutput.rawValue)
+        watchOutput.close()
+        defer {
+            try? watch.signal(SIGKILL)
+            watch.close()
+        }
+        #expect(Host.eventually { daemon.log().contains("GET /v1/events from") })
+        try FileSystem.writeAtomically([UInt8](), to: try daemon.task("cli-echo").sandbox + "/go")
+        #expect(try watch.wait(timeout: .seconds(120)) == .exited(0))
+        #expect((try? FileSystem.readString(daemon.directory + "/watch.out"))?.contains("cli-echo") == true)
         try daemon.wait("cli-echo")
         let list = try berth(daemon, ["task", "list"])
         #expect(list.standardOutputText.contains("cli-echo"))

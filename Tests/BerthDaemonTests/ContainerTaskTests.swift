@@ -65,7 +65,7 @@ struct ContainerTaskTests {
         let web = #"""
         {"id":"net-web","cmd":"mkdir -p www && echo hi-from-bridge > www/index.html && echo ip=$BERTH_IP && exec /bin/busybox httpd -f -p 8080 -h www",
          "network":{"mode":"bridge","portMappings":[{"containerPort":8080,"hostPort":0,"name":"http"}]},
-         "healthChecks":[{"protocol":"HTTP","portIndex":0,"intervalSeconds":0.2,"gracePeriodSeconds":0}]}
+         "healthChecks":[{"protocol":"HTTP","portIndex":0,"intervalSeconds":0.2,"gracePeriodSeconds":0,"maxConsecutiveFailures":300}]}
         """#
         let info = try daemon.launch(web)
         let port = try #require(info.allocation?.hostPorts.first)
@@ -78,6 +78,9 @@ struct ContainerTaskTests {
             usleep(100_000)
         }
         #expect(answer == "hi-from-bridge\n")
+        // The HTTP check reaches it at its own address (checks start at RUNNING, before httpd may
+        // listen: it is allowed about a minute of failures).
+        #expect(try Host.eventually { try daemon.task("net-web").status.healthy == true }, "\(String(describing: (try? daemon.task("net-web"))?.status))")
         let log = String(decoding: try daemon.client.callRaw("GET", Routes.taskLogs("net-web")), as: UTF8.self)
         #expect(log.hasPrefix("ip=10.89."), "\(log)")
         #expect(FileSystem.exists("/run/berth/netns/net-web"))
@@ -88,11 +91,8 @@ struct ContainerTaskTests {
 
         _ = try daemon.client.call("POST", Routes.killTask("net-web"), body: KillRequest(graceSeconds: 1), as: TaskInfo.self)
         try daemon.wait("net-web", for: .killed)
-        var gone = false
-        for _ in 0..<50 where !gone {
-            gone = !FileSystem.exists("/run/berth/netns/net-web") && !FileSystem.exists("/run/berth/netns/net-none")
-            if !gone { usleep(100_000) }
-        }
+        // Torn down in the background (with retries) after the task ended.
+        let gone = Host.eventually { !FileSystem.exists("/run/berth/netns/net-web") && !FileSystem.exists("/run/berth/netns/net-none") }
         #expect(gone, "network namespaces removed")
         let rules = try Host.run(["/usr/sbin/iptables-save"]).standardOutputText
         #expect(!rules.contains("net-web"))
@@ -109,7 +109,7 @@ struct ContainerTaskTests {
         defer { daemon.cleanUp() }
         let offer = try #require(try daemon.client.call("GET", Routes.offers, as: [Offer].self).first)
         let server = try OCIJSON.decode(TaskDefinition.self, from: Data(#"{"id":"grp-server","cmd":"mkdir -p w && echo shared > w/i && exec /bin/busybox httpd -f -p 127.0.0.1:9090 -h w","network":{"mode":"bridge"}}"#.utf8), source: "t")
-        let client = try OCIJSON.decode(TaskDefinition.self, from: Data(#"{"id":"grp-client","cmd":"for i in $(seq 50); do /bin/busybox wget -qO- http://127.0.0.1:9090/i && exit 0; sleep 0.1; done; exit 1","network":{"mode":"bridge"}}"#.utf8), source: "t")
+        let client = try OCIJSON.decode(TaskDefinition.self, from: Data(#"{"id":"grp-client","cmd":"for i in $(seq 600); do /bin/busybox wget -qO- http://127.0.0.1:9090/i && exit 0; sleep 0.1; done; exit 1","network":{"mode":"bridge"}}"#.utf8), source: "t")
         let response = try daemon.client.call("POST", Routes.acceptOffers, body: AcceptRequest(offerIds: [offer.id], operations: [Operation(type: .launchGroup, tasks: [server, client])]), as: AcceptResponse.self)
         #expect(response.allocations.map(\.group) == ["grp-server", "grp-server"])
         let done = try daemon.wait("grp-client")

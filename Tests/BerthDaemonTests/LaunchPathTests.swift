@@ -31,7 +31,7 @@ struct LaunchPathTests {
     func answeredAfterCheckpoint() throws {
         let daemon = try Daemon("lp-ckpt")
         defer { daemon.cleanUp() }
-        let info = try daemon.launch(#"{"id":"lp-ckpt","cmd":"sleep 30"}"#)
+        let info = try daemon.launch(#"{"id":"lp-ckpt","cmd":"sleep 600"}"#)
         #expect(info.status.state == .staging)
         let path = daemon.stateDir + "/tasks/lp-ckpt/task.json"
         let saved = try OCIJSON.decode(CheckpointView.self, from: Data(try FileSystem.readBytes(path)), source: path)
@@ -52,7 +52,7 @@ struct LaunchPathTests {
         let ids = (0..<16).map { "lpm\($0)x" }
         let outcomes = Outcomes()
         DispatchQueue.concurrentPerform(iterations: ids.count) { index in
-            let result = Result { try daemon.launch(#"{"id":"\#(ids[index])","cmd":"sleep 30","resources":{"cpus":0.01,"mem":16}}"#) }
+            let result = Result { try daemon.launch(#"{"id":"\#(ids[index])","cmd":"sleep 600","resources":{"cpus":0.01,"mem":16}}"#) }
             outcomes.set(index, (try? result.get()) != nil)
         }
         #expect(outcomes.values.count == 16 && outcomes.values.allSatisfy { $0 }, "every launch was answered 201")
@@ -62,7 +62,7 @@ struct LaunchPathTests {
         }
         let statuses = Outcomes()
         DispatchQueue.concurrentPerform(iterations: 8) { index in
-            let (status, _) = (try? daemon.raw("POST", "/v1/tasks", body: #"{"id":"lpdup","cmd":"sleep 30"}"#)) ?? (0, "")
+            let (status, _) = (try? daemon.raw("POST", "/v1/tasks", body: #"{"id":"lpdup","cmd":"sleep 600"}"#)) ?? (0, "")
             statuses.set(index, status == 201)
             statuses.setStatus(index, status)
         }
@@ -79,12 +79,12 @@ struct LaunchPathTests {
         // Several tries, so the kill lands at different moments of the launch.
         for attempt in 0..<6 {
             let id = "lpk\(attempt)x"
-            _ = try daemon.launch(#"{"id":"\#(id)","cmd":"sleep 30"}"#)
+            _ = try daemon.launch(#"{"id":"\#(id)","cmd":"sleep 600"}"#)
             if attempt > 0 { usleep(useconds_t(attempt) * 8_000) }
             _ = try daemon.client.call("POST", Routes.killTask(id), body: KillRequest(graceSeconds: 0), as: TaskInfo.self)
             let done = try daemon.wait(id)
             #expect(done.status.state == .killed, "\(id): \(done.status)")
-            #expect(SupervisorsGone.eventually { supervisors(of: id).isEmpty }, "\(id): its supervisor exits")
+            #expect(Host.eventually { supervisors(of: id).isEmpty }, "\(id): its supervisor exits")
             #expect(Host.processes(matching: "\(id).1").isEmpty, "\(id): nothing of it runs")
             #expect(TestEnvironment.cgroupDirectories(containing: "\(id).1").isEmpty, "\(id): its cgroup is gone")
         }
@@ -97,13 +97,13 @@ struct LaunchPathTests {
         defer { daemon.cleanUp() }
         let ids = (0..<6).map { "lpn\($0)x" }
         for id in ids {
-            _ = try daemon.launch(#"{"id":"\#(id)","cmd":"sleep 30"}"#)
+            _ = try daemon.launch(#"{"id":"\#(id)","cmd":"sleep 600"}"#)
         }
         // The last launches are somewhere between their answer and RUNNING.
         try daemon.restart(after: SIGKILL)
         for id in ids {
             try daemon.wait(id, for: .running)
-            #expect(SupervisorsGone.eventually { supervisors(of: id).count == 1 }, "\(id): one supervisor")
+            #expect(Host.eventually { supervisors(of: id).count == 1 }, "\(id): one supervisor")
             // A second run of the same container would have failed in the runtime's log.
             let log = (try? FileSystem.readString(daemon.stateDir + "/tasks/\(id)/runs/1/runtime.log")) ?? ""
             #expect(!log.contains("\"error\""), "\(id): \(log)")
@@ -123,16 +123,4 @@ private final class Outcomes: @unchecked Sendable {
     func setStatus(_ index: Int, _ value: Int) { lock.withLock { codes[index] = value } }
     var values: [Bool] { lock.withLock { flags.keys.sorted().map { flags[$0]! } } }
     var statuses: [Int] { lock.withLock { codes.keys.sorted().map { codes[$0]! } } }
-}
-
-private enum SupervisorsGone {
-    /// Checks every 20 ms until `condition` holds, for at most 15 s (a bound, not a timing claim).
-    static func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
 }

@@ -32,14 +32,24 @@ struct MetricsEndpointTests {
         let port = try daemon.metricsPort()
         _ = try daemon.launch(#"{"id":"met-burn","cmd":"while :; do :; done","resources":{"cpus":0.5,"mem":64},"labels":{"team":"core"}}"#)
         // A plain task runs on the host's filesystem: bash's /dev/udp sends the datagrams.
-        _ = try daemon.launch(#"{"id":"met-statsd","args":["/bin/bash","-c","printf 'jobs.done:3|c' > /dev/udp/$STATSD_UDP_HOST/$STATSD_UDP_PORT; printf 'bad line' > /dev/udp/$STATSD_UDP_HOST/$STATSD_UDP_PORT; exec sleep 30"]}"#)
+        _ = try daemon.launch(#"{"id":"met-statsd","args":["/bin/bash","-c","printf 'jobs.done:3|c' > /dev/udp/$STATSD_UDP_HOST/$STATSD_UDP_PORT; printf 'bad line' > /dev/udp/$STATSD_UDP_HOST/$STATSD_UDP_PORT; exec sleep 600"]}"#)
         try daemon.wait("met-burn", for: .running)
         try daemon.wait("met-statsd", for: .running)
-        usleep(1_500_000)
         let first = try scrape(port)
-        usleep(1_000_000)
-        let second = try scrape(port)
         let cpu1 = try #require(value(first, "container_cpu_usage_seconds_total", #"task_id="met-burn""#))
+        // Scraped again until the burner has had some CPU and the relay has taken the task's
+        // datagrams: each in its own time on a loaded machine.
+        var second = first
+        func settled(_ page: String) -> Bool {
+            (value(page, "container_cpu_usage_seconds_total", #"task_id="met-burn""#) ?? 0) > cpu1
+                && page.contains("jobs_done_total{")
+                && page.split(separator: "\n").contains { $0.hasPrefix("berth_statsd_malformed_total") && !$0.hasSuffix(" 0") }
+        }
+        _ = try Host.eventually(timeout: .seconds(90)) {
+            usleep(200_000)
+            second = try scrape(port)
+            return settled(second)
+        }
         let cpu2 = try #require(value(second, "container_cpu_usage_seconds_total", #"task_id="met-burn""#))
         #expect(cpu2 > cpu1, "a busy task's CPU counter grows")
         #expect(second.contains(#"label_team="core""#))
@@ -48,7 +58,7 @@ struct MetricsEndpointTests {
         #expect(second.contains("jobs_done_total{"), "the task's StatsD counter is shown")
         #expect(second.split(separator: "\n").contains { $0.hasPrefix("berth_statsd_malformed_total") && !$0.hasSuffix(" 0") })
         // The relay forwarded the task's line, tagged with its identity.
-        let datagram = try #require(statsd.receive(timeout: 5))
+        let datagram = try #require(statsd.receive(timeout: 60))
         #expect(datagram.hasPrefix("jobs.done:3|c|#"), "\(datagram)")
         #expect(datagram.contains("task_id:met-statsd"))
 

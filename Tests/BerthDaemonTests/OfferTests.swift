@@ -7,7 +7,7 @@ import Testing
 
 @Suite(.enabled(if: TestEnvironment.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
 struct OfferTests {
-    private func task(_ id: String, cpus: Double = 0.1, mem: Double = 32, ports: Int = 0, cmd: String = "sleep 30") throws -> TaskDefinition {
+    private func task(_ id: String, cpus: Double = 0.1, mem: Double = 32, ports: Int = 0, cmd: String = "sleep 600") throws -> TaskDefinition {
         try OCIJSON.decode(TaskDefinition.self, from: Data(#"{"id":"\#(id)","cmd":"\#(cmd)","resources":{"cpus":\#(cpus),"mem":\#(mem),"ports":\#(ports)}}"#.utf8), source: "t")
     }
 
@@ -79,7 +79,7 @@ struct OfferTests {
         defer { daemon.cleanUp() }
         let offer = try #require(try daemon.client.call("GET", Routes.offers, as: [Offer].self).first)
         #expect(scalar(offer, "cpus") == 1)
-        _ = try daemon.launch(#"{"id":"offer-direct","cmd":"sleep 30","resources":{"cpus":0.8,"mem":32}}"#)
+        _ = try daemon.launch(#"{"id":"offer-direct","cmd":"sleep 600","resources":{"cpus":0.8,"mem":32}}"#)
         let late = #expect(throws: APIClientError.self) {
             try daemon.client.call("POST", Routes.acceptOffers, body: AcceptRequest(offerIds: [offer.id], operations: [
                 Operation(type: .launch, tasks: [try task("offer-late")])]), as: AcceptResponse.self)
@@ -97,15 +97,32 @@ struct OfferTests {
         let daemon = try Daemon("offer-decline")
         defer { daemon.cleanUp() }
         let offer = try #require(try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self).first)
+        // Long enough that the checks below come inside it even on a loaded machine. The clock
+        // starts before the decline, so berthd's refusal lasts at least until `declined` plus
+        // refuseSeconds: an answer we got before then was given inside it.
+        let refuseSeconds = 5.0
+        let declined = ContinuousClock.now
+        func insideRefusal() -> Bool { ContinuousClock.now - declined < .seconds(refuseSeconds) }
         _ = try daemon.client.call("POST", Routes.declineOffers + "?scheduler=a",
-                                   body: DeclineRequest(offerIds: [offer.id], refuseSeconds: 1.5), as: AgentClient.Empty.self)
-        #expect(try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self).isEmpty)
-        // Another scheduler is still offered everything.
-        #expect(try daemon.client.call("GET", Routes.offers + "?scheduler=b", as: [Offer].self).count == 1)
-        usleep(1_700_000)
+                                   body: DeclineRequest(offerIds: [offer.id], refuseSeconds: refuseSeconds), as: AgentClient.Empty.self)
+        let refused = try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self)
+        if insideRefusal() { #expect(refused.isEmpty) }
+        // Another scheduler is still offered everything; declining it at once frees the
+        // resources for `a` again.
+        let others = try daemon.client.call("GET", Routes.offers + "?scheduler=b", as: [Offer].self)
+        #expect(others.count == 1)
         let _ = try daemon.client.call("POST", Routes.declineOffers + "?scheduler=b",
-                                       body: DeclineRequest(offerIds: try daemon.client.call("GET", Routes.offers + "?scheduler=b", as: [Offer].self).map(\.id), refuseSeconds: 0), as: AgentClient.Empty.self)
-        #expect(try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self).count == 1)
+                                       body: DeclineRequest(offerIds: others.map(\.id), refuseSeconds: 0), as: AgentClient.Empty.self)
+        let stillRefused = try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self)
+        if insideRefusal() { #expect(stillRefused.isEmpty, "offered again inside refuseSeconds") }
+        // Offered to `a` again once refuseSeconds are over, and not before.
+        var again: [Offer] = []
+        #expect(try Host.eventually(timeout: .seconds(90)) {
+            again = try daemon.client.call("GET", Routes.offers + "?scheduler=a", as: [Offer].self)
+            return !again.isEmpty
+        })
+        #expect(again.count == 1)
+        #expect(ContinuousClock.now - declined >= .seconds(refuseSeconds), "offered again before refuseSeconds passed")
     }
 
     /// A config file offering exactly `cpus` CPUs.

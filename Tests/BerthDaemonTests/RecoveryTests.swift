@@ -21,8 +21,7 @@ struct RecoveryTests {
         #expect(found.status.state == .running)
         // Still supervised: its output keeps arriving, and killing it works end to end.
         let before = try daemon.client.callRaw("GET", Routes.taskLogs("rec-sleeper")).count
-        usleep(400_000)
-        #expect(try daemon.client.callRaw("GET", Routes.taskLogs("rec-sleeper")).count > before)
+        #expect(try Host.eventually { try daemon.client.callRaw("GET", Routes.taskLogs("rec-sleeper")).count > before })
         _ = try daemon.client.call("POST", Routes.killTask("rec-sleeper"), body: KillRequest(graceSeconds: 1), as: TaskInfo.self)
         #expect(try daemon.wait("rec-sleeper").status.state == .killed)
         #expect(TestEnvironment.cgroupDirectories(containing: "rec-sleeper").isEmpty)
@@ -32,10 +31,13 @@ struct RecoveryTests {
     func endedWhileDown() throws {
         let daemon = try Daemon("rec-ended")
         defer { daemon.cleanUp() }
-        _ = try daemon.launch(#"{"id":"rec-short","cmd":"sleep 1; exit 7"}"#)
-        try daemon.wait("rec-short", for: .running)
+        // It ends when told to, once berthd is down (a fixed lifetime could end before RUNNING
+        // was seen, or after berthd is back).
+        _ = try daemon.launch(#"{"id":"rec-short","cmd":"until [ -e go ]; do sleep 0.05; done; exit 7"}"#)
+        let running = try daemon.wait("rec-short", for: .running)
         try daemon.stop(signal: SIGKILL)
-        usleep(1_500_000)
+        try FileSystem.writeAtomically([UInt8](), to: running.sandbox + "/go")
+        #expect(Host.eventually { FileSystem.exists(daemon.stateDir + "/tasks/rec-short/runs/1/exit.json") }, "its supervisor records the end")
         try daemon.start()
         let done = try daemon.wait("rec-short")
         #expect(done.status.state == .failed)
@@ -47,7 +49,7 @@ struct RecoveryTests {
     func gracefulStop() throws {
         let daemon = try Daemon("rec-term")
         defer { daemon.cleanUp() }
-        _ = try daemon.launch(#"{"id":"rec-calm","cmd":"sleep 30"}"#)
+        _ = try daemon.launch(#"{"id":"rec-calm","cmd":"sleep 600"}"#)
         try daemon.wait("rec-calm", for: .running)
         try daemon.stop(signal: SIGTERM)
         #expect(daemon.log().contains("tasks keep running"))
@@ -93,7 +95,7 @@ struct RecoveryTests {
         }
         let daemon = try Daemon("rec-full", stateDir: stateDir)
         defer { daemon.cleanUp() }
-        _ = try daemon.launch(#"{"id":"rec-before","cmd":"sleep 30"}"#)
+        _ = try daemon.launch(#"{"id":"rec-before","cmd":"sleep 600"}"#)
         try daemon.wait("rec-before", for: .running)
         let checkpoint = try FileSystem.readBytes(stateDir + "/tasks/rec-before/task.json")
         // Fill the disk.

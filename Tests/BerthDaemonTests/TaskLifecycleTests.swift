@@ -50,6 +50,9 @@ struct TaskLifecycleTests {
         // from outside: kill it from the host as the OOM killer or an operator would.
         _ = try daemon.launch(#"{"id":"fail-sig","cmd":"exec sleep 3171"}"#)
         try daemon.wait("fail-sig", for: .running)
+        // RUNNING comes once the init is released, maybe before it execs the shell: until then
+        // its command line is berth's, and nothing would be killed.
+        #expect(Host.eventually { !Host.processes(matching: "sleep 3171").isEmpty })
         for pid in Host.processes(matching: "sleep 3171") { kill(pid, SIGKILL) }
         let three = try daemon.wait("fail-3")
         #expect(three.status.state == .failed)
@@ -82,11 +85,13 @@ struct TaskLifecycleTests {
     func killWithGrace() throws {
         let daemon = try Daemon("kill")
         defer { daemon.cleanUp() }
-        // The task ignores SIGTERM, so only the SIGKILL after the grace period ends it.
-        _ = try daemon.launch(#"{"id":"kill-stubborn","cmd":"trap 'echo got-term' TERM; while true; do sleep 0.1; done","killGracePeriodSeconds":1}"#)
-        try daemon.wait("kill-stubborn", for: .running)
-        _ = try daemon.launch(#"{"id":"kill-polite","cmd":"trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"}"#)
-        try daemon.wait("kill-polite", for: .running)
+        // The task ignores SIGTERM, so only the SIGKILL after the grace period ends it. Each
+        // task says when its trap is set: the init of a pid namespace drops a TERM it has no
+        // handler for, and RUNNING can come before the shell got that far.
+        _ = try daemon.launch(#"{"id":"kill-stubborn","cmd":"trap 'echo got-term' TERM; echo ready; while true; do sleep 0.1; done","killGracePeriodSeconds":3}"#)
+        try daemon.waitForOutput("kill-stubborn", containing: "ready")
+        _ = try daemon.launch(#"{"id":"kill-polite","cmd":"trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done"}"#)
+        try daemon.waitForOutput("kill-polite", containing: "ready")
         let answer = try daemon.client.call("POST", Routes.killTask("kill-stubborn"), body: KillRequest(), as: TaskInfo.self)
         #expect(answer.status.state == .killing)
         _ = try daemon.client.call("POST", Routes.killTask("kill-polite"), body: KillRequest(graceSeconds: 10), as: TaskInfo.self)
@@ -123,7 +128,7 @@ struct TaskLifecycleTests {
         defer { daemon.cleanUp() }
         let updates = StatusRecorder(daemon.client)
         _ = try daemon.launch(#"{"id":"restart-flaky","cmd":"echo run; exit 1","restart":{"policy":"on-failure","maxRetries":2,"backoffSeconds":0.1}}"#)
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(90)
         var info = try daemon.task("restart-flaky")
         while ContinuousClock.now < deadline && !(info.status.state == .failed && info.restarts == 2) {
             usleep(100_000)
@@ -137,7 +142,7 @@ struct TaskLifecycleTests {
         #expect(states.filter { $0 == .running }.count == 3)
         // An always-restarting task ends only when killed, and then stays KILLED.
         _ = try daemon.launch(#"{"id":"restart-always","cmd":"sleep 0.2","restart":{"policy":"always","backoffSeconds":0.1}}"#)
-        while try daemon.task("restart-always").restarts < 2 { usleep(100_000) }
+        #expect(try Host.eventually(timeout: .seconds(90)) { try daemon.task("restart-always").restarts >= 2 })
         _ = try daemon.client.call("POST", Routes.killTask("restart-always"), body: KillRequest(), as: TaskInfo.self)
         let killed = try daemon.wait("restart-always", for: .killed)
         usleep(500_000)
@@ -149,13 +154,20 @@ struct TaskLifecycleTests {
     func followLogs() throws {
         let daemon = try Daemon("follow")
         defer { daemon.cleanUp() }
-        _ = try daemon.launch(#"{"id":"follow-ticker","cmd":"for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done"}"#)
+        // The task ends only after the stream has shown its first lines: what is followed is a
+        // running task (a fixed lifetime could end before a slow test starts following).
+        let info = try daemon.launch(#"{"id":"follow-ticker","cmd":"for i in 1 2 3; do echo tick $i; sleep 0.2; done; until [ -e go ]; do sleep 0.05; done; echo tick 4; echo tick 5"}"#)
         try daemon.wait("follow-ticker", for: .running)
         var received: [UInt8] = []
+        var released = false
         try daemon.client.stream(Routes.taskLogs("follow-ticker") + "?follow=1") { chunk in
             received += chunk
+            if !released && String(decoding: received, as: UTF8.self).contains("tick 3\n") {
+                released = (try? FileSystem.writeAtomically([UInt8](), to: info.sandbox + "/go")) != nil
+            }
             return true
         }
+        #expect(released, "the stream showed tick 3 while the task ran")
         #expect(String(decoding: received, as: UTF8.self) == "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n")
     }
 }
@@ -185,12 +197,12 @@ final class StatusRecorder: @unchecked Sendable {
             if !opened { ready.signal() }
         }
         // berthd opens the stream with an empty line once the subscription is in place.
-        _ = ready.wait(timeout: .now() + 10)
+        _ = ready.wait(timeout: .now() + 60)
     }
 
-    /// The states of `task`'s first `count` updates, waiting up to 10 s for them.
+    /// The states of `task`'s first `count` updates, waiting up to 60 s for them.
     func states(of task: String, count: Int) -> [TaskState] {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let states = lock.withLock { updates.filter { $0.taskId == task }.map(\.state) }
             if states.count >= count { return Array(states.prefix(count)) }

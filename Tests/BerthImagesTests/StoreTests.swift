@@ -81,17 +81,17 @@ struct StoreTests {
         let handle = try importer.spawn()
         defer { handle.close() }
         // Kill it while the big layer is being written into tmp/ (the small one may still be
-        // there too, flushing).
+        // there too, flushing). Looked for in this process: starting `find` for every look took
+        // long enough on a loaded machine to miss the whole write.
         var caught = false
-        for _ in 0..<20_000 {
-            if FileSystem.isDirectory(workspace.store + "/tmp"),
-               let file = try? ImagesHost.run(["/usr/bin/find", workspace.store + "/tmp", "-name", "random-1.bin", "-size", "+1M"]),
-               !file.out.isEmpty {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !caught && ContinuousClock.now < deadline {
+            if Self.growingFile(named: "random-1.bin", under: workspace.store + "/tmp", largerThan: 1 << 20) {
                 try handle.signal(SIGKILL)
                 caught = true
-                break
+            } else if try handle.waitReadable(timeout: .milliseconds(1)) {
+                break   // the import ended first
             }
-            usleep(500)
         }
         _ = try handle.wait()
         try #require(caught, "the import finished before it could be interrupted")
@@ -109,5 +109,15 @@ struct StoreTests {
         let image = try ImageStore(root: workspace.store).inspect("big")
         var info = stat()
         #expect(stat(workspace.store + "/layers/\(image.layers[1].diffID.hex)/diff/data/random-1.bin", &info) == 0 && info.st_size == 96 << 20)
+    }
+
+    /// Whether a file `name` over `size` bytes is somewhere under `directory`.
+    static func growingFile(named name: String, under directory: String, largerThan size: Int) -> Bool {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return false }
+        for case let path as String in walker where (path as NSString).lastPathComponent == name {
+            var info = stat()
+            if stat(directory + "/" + path, &info) == 0 && info.st_size > size { return true }
+        }
+        return false
     }
 }

@@ -67,11 +67,34 @@ extension MetricsSuites {
                 directory = "/tmp/berth-metrics-endpoint-\(UInt32.random(in: 0...UInt32.max))"
                 try FileSystem.createDirectory(directory)
                 try FileSystem.writeAtomically(Array(body.utf8), to: directory + "/metrics")
-                port = try freeTCPPort()
+                // The server binds port 0 itself and names the port it got (a port picked here and
+                // bound later could be taken in between by a test running alongside).
                 let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
                 defer { close(devnull) }
-                server = try ChildProcess(path: "/usr/bin/python3", arguments: ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, String(port)])
+                let script = """
+                    import functools, http.server, os, sys
+                    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+                    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                    with open(sys.argv[1] + "/port.tmp", "w") as f:
+                        f.write(str(server.server_address[1]))
+                    os.rename(sys.argv[1] + "/port.tmp", sys.argv[1] + "/port")
+                    server.serve_forever()
+                    """
+                server = try ChildProcess(path: "/usr/bin/python3", arguments: ["python3", "-c", script, directory])
                     .spawn(stdout: devnull, stderr: devnull)
+                var named: Int?
+                let deadline = ContinuousClock.now + .seconds(60)
+                while named == nil && ContinuousClock.now < deadline {
+                    named = (try? FileSystem.readString(directory + "/port")).flatMap { Int($0) }
+                    if named == nil { usleep(20_000) }
+                }
+                guard let named else {
+                    try? server.signal(SIGKILL)
+                    _ = try? server.wait(timeout: .seconds(5))
+                    server.close()
+                    throw EndpointFailure(description: "python's http.server named no port within 60 s")
+                }
+                port = named
             }
 
             deinit {
@@ -110,7 +133,7 @@ extension MetricsSuites {
                 withEndpoint.labels = labels
                 let down = MetricTarget(taskID: "down", containerID: "down-1", labels: ["BERTH_METRICS_FORMAT": "prometheus", "BERTH_METRICS_PORT": "1"], cgroup: cgroup)
                 let collector = MetricsCollector()
-                // python needs a moment to listen.
+                // Listening since it named its port; the first scrape shows it up.
                 #expect(await eventually { Page(await collector.scrape([withEndpoint])).value("berth_task_scrape_up", "task_id=\"app\"") == 1 })
                 let bytes = await collector.scrape([withEndpoint, down])
                 try expectPromtoolAccepts(bytes)
@@ -129,4 +152,8 @@ extension MetricsSuites {
             }
         }
     }
+}
+
+struct EndpointFailure: Error, CustomStringConvertible {
+    let description: String
 }

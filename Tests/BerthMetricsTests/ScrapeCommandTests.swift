@@ -9,7 +9,7 @@ extension MetricsSuites {
     /// runtime's state gives each container's cgroup, init pid and creation time.
     @Suite struct ScrapeCommandTests {
         @Test(.enabled(if: MetricsHost.canRunContainers, "needs root, the berth binary and the busybox rootfs; in CI (CI=true) it runs and fails without them"))
-        func runningContainerIsScrapedFromTheRuntimeState() throws {
+        func runningContainerIsScrapedFromTheRuntimeState() async throws {
             let directory = "/tmp/berth-metrics-cli-\(UInt32.random(in: 0...UInt32.max))"
             let root = directory + "/state"
             try FileSystem.createDirectory(directory + "/bundle")
@@ -27,6 +27,12 @@ extension MetricsSuites {
             try FileSystem.writeAtomically(Array(try OCIJSON.encode(spec)), to: directory + "/bundle/config.json")
             let run = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "run", "-d", "--bundle", directory + "/bundle", "scraped"])
             #expect(run.status == .exited(0), "\(run.standardErrorText)")
+            // `run -d` returns once the init is released: the shell forks its sleep before it
+            // execs the other, so both run once the init's comm is sleep.
+            let state = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "state", "scraped"])
+            struct Init: Decodable { var pid: Int32 }
+            let pid = try JSONDecoder().decode(Init.self, from: Data(state.standardOutput)).pid
+            #expect(await eventually { readComm(pid) == "sleep" })
 
             let scrape = try TestEnvironment.run([TestEnvironment.berthBinary, "--root", root, "metrics-scrape"])
             #expect(scrape.status == .exited(0), "\(scrape.standardErrorText)")
@@ -55,4 +61,9 @@ extension MetricsSuites {
             #expect(output.standardErrorText == "berth: --repeat: 0 is not between 1 and 100000\n")
         }
     }
+}
+
+/// /proc/PID/comm without its newline ("" when the process is gone).
+private func readComm(_ pid: Int32) -> String {
+    ((try? FileSystem.readString("/proc/\(pid)/comm")) ?? "").trimmingCharacters(in: "\n")
 }

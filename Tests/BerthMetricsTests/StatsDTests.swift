@@ -45,13 +45,16 @@ extension MetricsSuites {
         }
 
         @Test func aServerThatIsDownNeverBlocks() throws {
-            // A port nobody listens on: the kernel's "connection refused" comes back as drops.
-            let port: Int
-            do { port = try UDPListener().port }
-            let sender = try StatsDSender(address: "127.0.0.1:\(port)")
+            // A port nobody receives on: the kernel's "connection refused" comes back as drops.
+            // It stays bound (to a socket that takes datagrams from port 9 only), so no test
+            // running alongside can be given it and receive ours.
+            let holder = try UDPListener()
+            holder.connect(toPort: 9)
+            let sender = try StatsDSender(address: "127.0.0.1:\(holder.port)")
             for _ in 0..<2000 { sender.send(Array(String(repeating: "a", count: 1400).utf8)) }
             #expect(sender.sent + sender.dropped == 2000)
             #expect(sender.dropped > 0)
+            withExtendedLifetime(holder) {}
         }
 
         @Test func badAddressesAreRefusedNamingTheFlag() {

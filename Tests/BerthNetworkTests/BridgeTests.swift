@@ -15,9 +15,10 @@ struct BridgeTests {
             stateDirectory: boxes.directory + "/state-" + id, filesDirectory: boxes.directory + "/files-" + id)
     }
 
-    /// Polls `body` until it returns true or 20 s pass (a server needs a moment to listen).
+    /// Polls `body` until it returns true or about 60 s pass (a server needs a moment to listen;
+    /// longer on a loaded machine).
     func eventually(_ body: () throws -> Bool) rethrows -> Bool {
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             if try body() { return true }
             usleep(200_000)
         }
@@ -96,7 +97,7 @@ struct BridgeTests {
         try boxes.start(try boxes.bundle("server", ["httpd", "-f", "-p", "80", "-h", "/www"], network: serverNet,
                                          files: ["/www/index.html": "server \(server)\n"]), id: server)
         let clientBundle = try boxes.bundle("client", ["sh", "-c", """
-            for i in $(seq 1 50); do wget -q -O - http://\(serverAddress)/ && exit 0; sleep 0.2; done; exit 1
+            for i in $(seq 1 300); do wget -q -O - http://\(serverAddress)/ && exit 0; sleep 0.2; done; exit 1
             """], network: clientNet)
         let fetched = try boxes.run(clientBundle, id: client)
         #expect(fetched.status == .exited(0), "\(fetched.standardErrorText)")

@@ -25,7 +25,7 @@ struct ModeTests {
         let path = try #require(attachment.namespacePath)
         #expect(networking.namespaces.list().contains(id))
         #expect(attachment.addresses.isEmpty)
-        let bundle = try boxes.bundle("none", ["sh", "-c", "cat /proc/net/dev; echo ---; ip -o link show lo; echo lo-works > /tmp/i.html; httpd -p 127.0.0.1:8080 -h /tmp; sleep 0.2; wget -q -O - http://127.0.0.1:8080/i.html"], network: attachment)
+        let bundle = try boxes.bundle("none", ["sh", "-c", "cat /proc/net/dev; echo ---; ip -o link show lo; echo lo-works > /tmp/i.html; httpd -p 127.0.0.1:8080 -h /tmp; for i in $(seq 1 300); do wget -q -O - http://127.0.0.1:8080/i.html && exit 0; sleep 0.1; done; exit 1"], network: attachment)
         let output = try boxes.run(bundle, id: id)
         #expect(output.status == .exited(0), "\(output.standardErrorText)")
         let parts = output.standardOutputText.components(separatedBy: "---\n")

@@ -11,6 +11,8 @@ struct ExecTests {
         defer { sandbox.cleanUp() }
         let bundle = try sandbox.bundle(["sleep", "1000"]) { $0.hostname = "exec-host" }
         #expect(try sandbox.berth("run", "-d", "--bundle", bundle, "exec-box").succeeded)
+        // Counted by name below: wait for the init's exec.
+        try sandbox.waitForInit("exec-box", toRun: "sleep")
         let output = try sandbox.berth("exec", "--env", "EXTRA=1", "--cwd", "/tmp", "exec-box", "sh", "-c", "hostname; pwd; echo $EXTRA; ps -o comm | grep -cx sleep; exit 4")
         #expect(output.status == .exited(4))
         #expect(output.out == "exec-host\n/tmp\n1\n1\n")

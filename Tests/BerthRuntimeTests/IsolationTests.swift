@@ -37,6 +37,8 @@ struct IsolationTests {
         let first = try sandbox.bundle(["sleep", "1000"], name: "first") { $0.hostname = "shared-uts" }
         #expect(try sandbox.berth("run", "-d", "--bundle", first, "join-first").succeeded)
         let pid = try #require(try sandbox.state("join-first").pid)
+        // Counted by name from the second container: wait for the first one's exec.
+        try sandbox.waitForInit("join-first", toRun: "sleep")
         let second = try sandbox.bundle(["sh", "-c", "hostname; ps -o comm | grep -cx sleep"], name: "second") { spec in
             spec.hostname = nil
             let namespaces = spec.linux?.namespaces ?? []

@@ -75,14 +75,20 @@ struct LifecycleTests {
     func killSignals() throws {
         let sandbox = try Sandbox("kill")
         defer { sandbox.cleanUp() }
-        let bundle = try sandbox.bundle(["sh", "-c", "trap 'echo got-usr1 > /signal; exit 3' USR1; sleep 1000 & sleep 1000 & while :; do sleep 0.05; done"])
+        // An init without a handler ignores the signal (pid namespace rule): /ready says the
+        // trap is set and both sleeps are forked.
+        let bundle = try sandbox.bundle(["sh", "-c", "trap 'echo got-usr1 > /signal; exit 3' USR1; sleep 1000 & sleep 1000 & touch /ready; while :; do sleep 0.05; done"])
+        let ready = bundle + "/rootfs/ready"
         #expect(try sandbox.berth("run", "--detach", "--bundle", bundle, "kill-1").succeeded)
+        try waitUntil("kill-1 to be ready") { FileSystem.exists(ready) }
         #expect(try sandbox.berth("kill", "kill-1", "SIGUSR1").succeeded)
         // The shell creates the file before it writes the line: wait for the whole line.
         try waitUntil { (try? FileSystem.readString(bundle + "/rootfs/signal"))?.hasSuffix("\n") == true }
         #expect(try FileSystem.readString(bundle + "/rootfs/signal") == "got-usr1\n")
 
+        #expect(unlink(ready) == 0)
         #expect(try sandbox.berth("run", "--detach", "--bundle", bundle, "kill-2").succeeded)
+        try waitUntil("kill-2 to be ready") { FileSystem.exists(ready) }
         let processes = try sandbox.berth("ps", "--format", "json", "kill-2")
         let pids = try JSONSerialization.jsonObject(with: Data(processes.standardOutput)) as? [Int]
         #expect((pids ?? []).count >= 3, "\(processes.out)")
@@ -163,9 +169,10 @@ struct LifecycleTests {
     }
 }
 
-/// Polls `condition` for up to 10 s (generous: the machines are shared).
+/// Polls `condition` until it holds, for at most 60 s (a bound against hangs on a loaded CI
+/// machine, not a timing claim: it returns as soon as the condition holds).
 func waitUntil(_ what: String = "condition", _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(60)
     while ContinuousClock.now < deadline {
         if try condition() { return }
         usleep(20_000)

@@ -50,9 +50,23 @@ struct PodmanTests {
         defer { _ = try? podman(["rm", "-f", id]) }
         let inspect = try podman(["inspect", "--format", "{{.State.Status}}", id])
         #expect(inspect.out == "running\n")
+        // The init of a pid namespace ignores a TERM it has no handler for: stop only once the
+        // shell's trap is set (SigCgt in its status), or it would take the SIGKILL after -t.
+        let pid = try #require(Int32(try podman(["inspect", "--format", "{{.State.Pid}}", id]).out.trimmingCharacters(in: " \n")))
+        try waitUntil("the shell's TERM trap") { Self.catches(SIGTERM, pid: pid) }
         #expect(try podman(["stop", "-t", "5", id]).succeeded)
         #expect(try podman(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id]).out == "exited 0\n")
         #expect(try podman(["rm", id]).succeeded)
+    }
+}
+
+extension PodmanTests {
+    /// Whether process `pid` has a handler for `signal` (the SigCgt mask of /proc/PID/status).
+    static func catches(_ signal: Int32, pid: Int32) -> Bool {
+        guard let status = try? FileSystem.readString("/proc/\(pid)/status"),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(String(line.dropFirst("SigCgt:".count)).trimmingCharacters(in: "\t "), radix: 16) else { return false }
+        return mask & (1 << UInt64(signal - 1)) != 0
     }
 }
 

@@ -72,15 +72,27 @@ struct ResourceTests {
         let sandbox = try Sandbox("oomev")
         defer { sandbox.cleanUp() }
         let id = Self.uniqueID("oomev")
-        let bundle = try sandbox.bundle(["sh", "-c", "sleep 2; x=$(head -c 100000000 /dev/zero | tr \"\\0\" a); echo survived"]) {
+        let bundle = try sandbox.bundle(["sh", "-c", "until [ -e /go ]; do sleep 0.1; done; x=$(head -c 100000000 /dev/zero | tr \"\\0\" a); echo survived"]) {
             $0.linux?.resources = Spec.Resources(memory: .init(limit: 32 << 20, swap: 32 << 20))
         }
         #expect(try sandbox.berth("run", "-d", "--keep", "--bundle", bundle, id).succeeded)
-        let events = try sandbox.berth("events", "--interval", "500ms", id, timeout: .seconds(120))
+        // An OOM before the stream counted the kills so far would not be on it: the container
+        // fills its memory only once the stream has printed its first stats (slow machines
+        // start `events` late).
+        let output = sandbox.directory + "/events.out"
+        let script = """
+            \(TestHost.berthBinary) --root \(sandbox.stateRoot) events --interval 500ms \(id) > \(output) &
+            pid=$!
+            i=0
+            until [ -s \(output) ]; do i=$((i+1)); [ $i -gt 2400 ] && break; sleep 0.05; done
+            touch \(bundle)/rootfs/go
+            wait $pid
+            """
+        let events = try TestHost.run(["/bin/sh", "-c", script], timeout: .seconds(180))
         #expect(events.succeeded, "\(events.err)")
-        let lines = events.out.split(separator: "\n").map(String.init)
+        let lines = try FileSystem.readString(output).split(separator: "\n").map(String.init)
         let types = try lines.map { try Self.json($0)["type"] as? String }
-        #expect(types.contains("oom"), "\(events.out)")
+        #expect(types.contains("oom"), "\(lines)")
         #expect(try sandbox.state(id).status == .stopped)
         #expect(try sandbox.berth("delete", id).succeeded)
     }
@@ -137,15 +149,24 @@ struct ResourceTests {
         #expect(try sandbox.berth("run", "-d", "--bundle", bundle, id).succeeded)
         // Let the first period's burst pass.
         Thread.sleep(forTimeInterval: 0.5)
+        // Each reading happens somewhere inside its `berth events --stats` run, which is slow on
+        // a loaded machine: the CPU time between them was spent in at least the time between the
+        // two runs and at most the time from the start of the first to the end of the second.
         let clock = ContinuousClock()
+        func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        let firstStarted = clock.now
         let before = try #require(Self.number(try Self.stats(sandbox, id), "cpu", "usage", "total"))
-        let start = clock.now
+        let firstEnded = clock.now
         Thread.sleep(forTimeInterval: 2.5)
+        let secondStarted = clock.now
         let after = try #require(Self.number(try Self.stats(sandbox, id), "cpu", "usage", "total"))
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = Double(after - before) / 1e9 / seconds
-        #expect(rate > 0.1 && rate < 0.35, "CPU rate \(rate)")
+        let secondEnded = clock.now
+        let used = Double(after - before) / 1e9
+        let atMost = used / seconds(secondStarted - firstEnded), atLeast = used / seconds(secondEnded - firstStarted)
+        #expect(atLeast < 0.35, "CPU rate at least \(atLeast)")
+        #expect(atMost > 0.1, "CPU rate at most \(atMost)")
         let data = try Self.stats(sandbox, id)
         #expect((Self.number(data, "cpu", "throttling", "throttledPeriods") ?? 0) > 0)
         #expect(try sandbox.berth("delete", "--force", id).succeeded)

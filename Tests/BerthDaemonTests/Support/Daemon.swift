@@ -24,6 +24,17 @@ enum Host {
         }
     }
 
+    /// Checks `condition` every 20 ms until it holds, for at most `timeout` (a bound against
+    /// hangs on a loaded CI machine, not a timing claim).
+    static func eventually(timeout: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
     static func readLink(_ path: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = Glibc.readlink(path, &buffer, buffer.count - 1)
@@ -42,13 +53,19 @@ final class Daemon: @unchecked Sendable {
     private(set) var process: ProcessHandle?
     private let extraArguments: [String]
 
-    init(_ label: String, arguments: [String] = [], stateDir: String? = nil) throws {
+    /// `config`: the text of a config file (`--config`), for what has no flag.
+    init(_ label: String, arguments: [String] = [], stateDir: String? = nil, config: String? = nil) throws {
         directory = try TestEnvironment.temporaryDirectory(label)
         self.stateDir = stateDir ?? directory + "/state"
         socket = directory + "/berth.sock"
         runtimeRoot = directory + "/run"
         logPath = directory + "/berthd.log"
         client = AgentClient(socketPath: socket)
+        var arguments = arguments
+        if let config {
+            try FileSystem.writeAtomically(Array(config.utf8), to: directory + "/berthd.json")
+            arguments += ["--config", directory + "/berthd.json"]
+        }
         extraArguments = arguments
         try start()
     }
@@ -63,7 +80,7 @@ final class Daemon: @unchecked Sendable {
         let child = ChildProcess(path: binary, arguments: [binary, "--state-dir", stateDir, "--socket", socket,
                                                             "--runtime-root", runtimeRoot] + metrics + extraArguments)
         process = try child.spawn(stdout: logFile.rawValue, stderr: logFile.rawValue)
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if (try? client.call("GET", Routes.agent, as: AgentInfo.self)) != nil { return }
             if let status = try process?.wait(timeout: .milliseconds(20)) {
@@ -71,14 +88,14 @@ final class Daemon: @unchecked Sendable {
                 throw DaemonError("berthd exited at start (\(status)): \(self.log())")
             }
         }
-        throw DaemonError("berthd did not answer on \(socket) within 20 s: \(self.log())")
+        throw DaemonError("berthd did not answer on \(socket) within 60 s: \(self.log())")
     }
 
     /// SIGTERM (graceful: tasks keep running) or SIGKILL, then wait for berthd to be gone.
     func stop(signal: Int32 = SIGTERM) throws {
         guard let process else { return }
         try? process.signal(signal)
-        _ = try process.wait(timeout: .seconds(20))
+        _ = try process.wait(timeout: .seconds(60))
         process.close()
         self.process = nil
     }
@@ -90,16 +107,17 @@ final class Daemon: @unchecked Sendable {
 
     func log() -> String { (try? FileSystem.readString(logPath)) ?? "" }
 
-    /// The metrics endpoint's port, from berthd's log line.
+    /// The metrics endpoint's port, from berthd's log line (the endpoint starts alongside the
+    /// API socket, so it may come after the first answer).
     func metricsPort() throws -> Int {
-        for _ in 0..<100 {
-            if let line = log().split(separator: "\n").last(where: { $0.contains("metrics on http://") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0.split(separator: "/").first ?? "") }) {
-                return port
-            }
-            usleep(50_000)
+        var port: Int?
+        _ = Host.eventually {
+            port = log().split(separator: "\n").last(where: { $0.contains("metrics on http://") })
+                .flatMap { $0.split(separator: ":").last.flatMap { Int($0.split(separator: "/").first ?? "") } }
+            return port != nil
         }
-        throw DaemonError("berthd logged no metrics address: \(log())")
+        guard let port else { throw DaemonError("berthd logged no metrics address: \(log())") }
+        return port
     }
 
     // MARK: API shortcuts
@@ -114,9 +132,11 @@ final class Daemon: @unchecked Sendable {
         try client.call("GET", Routes.task(id), as: TaskInfo.self)
     }
 
-    /// Polls until the task is in `state` (or any terminal state when `state` is nil).
+    /// Polls until the task is in `state` (or any terminal state when `state` is nil). A task
+    /// waited for in a passing state must stay in it until the test moves it on (a `go` file,
+    /// a kill): polling can miss a state that lasts a moment.
     @discardableResult
-    func wait(_ id: String, for state: TaskState? = nil, timeout: Duration = .seconds(30)) throws -> TaskInfo {
+    func wait(_ id: String, for state: TaskState? = nil, timeout: Duration = .seconds(90)) throws -> TaskInfo {
         let deadline = ContinuousClock.now + timeout
         var last: TaskInfo?
         while ContinuousClock.now < deadline {
@@ -127,6 +147,17 @@ final class Daemon: @unchecked Sendable {
             usleep(50_000)
         }
         throw DaemonError("task \(id) did not reach \(state?.rawValue ?? "a terminal state") in \(timeout): last \(String(describing: last?.status))\n\(log())")
+    }
+
+    /// Waits until the task's stdout holds `text`: how a task says it is ready (a trap is set, a
+    /// server listens), which RUNNING does not say.
+    func waitForOutput(_ id: String, containing text: String) throws {
+        var last = ""
+        let seen = Host.eventually(timeout: .seconds(90)) {
+            last = String(decoding: (try? client.callRaw("GET", Routes.taskLogs(id))) ?? [], as: UTF8.self)
+            return last.contains(text)
+        }
+        if !seen { throw DaemonError("task \(id) never printed \"\(text)\": \(last)\n\(log())") }
     }
 
     /// A raw request, for bad-input tests: the status and the body.

@@ -101,8 +101,8 @@ final class GatedShell {
     }
 }
 
-/// Polls until `condition` holds (generous bound; never a timing assertion).
-func eventually(_ timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls until `condition` holds (generous bound for an emulated VM; never a timing assertion).
+func eventually(_ timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
@@ -152,6 +152,17 @@ final class UDPListener {
         }
     }
 
+    /// Takes datagrams from 127.0.0.1:port only; the kernel refuses anyone else's on this port.
+    func connect(toPort port: Int) {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
     /// Sends a datagram to 127.0.0.1:port from this socket.
     func send(_ text: String, to port: Int) {
         var address = sockaddr_in()
@@ -167,22 +178,6 @@ final class UDPListener {
     }
 
     deinit { close(fd) }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it), for a server the
-/// test starts itself.
-func freeTCPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw SystemError("bind tcp") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 extension Array where Element == UInt8 {

@@ -29,11 +29,11 @@ struct ConsoleListener {
     func close() { Glibc.close(fd) }
 }
 
-/// Reads from a pty master until `needle` shows up (or 10 s pass).
+/// Reads from a pty master until `needle` shows up (or 60 s pass: a bound against hangs).
 func readUntil(_ fd: FileDescriptor, contains needle: String) throws -> String {
     var text = ""
     var buffer = [UInt8](repeating: 0, count: 4096)
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(60)
     while !text.contains(needle) && ContinuousClock.now < deadline {
         var entry = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
         if poll(&entry, 1, 200) <= 0 { continue }

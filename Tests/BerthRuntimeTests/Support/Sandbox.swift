@@ -53,6 +53,15 @@ struct Sandbox {
         return try ContainerState.decode(Data(output.standardOutput))
     }
 
+    /// Waits until the container's init has exec'd `command` (its comm on the host). `start`
+    /// returns once the init is released, which may be before its execve.
+    func waitForInit(_ id: String, toRun command: String) throws {
+        let pid = try #require(try state(id).pid)
+        try waitUntil("the init of \(id) to exec \(command)") {
+            (try? FileSystem.readString("/proc/\(pid)/comm"))?.trimmingCharacters(in: "\n") == command
+        }
+    }
+
     func cleanUp() {
         if let ids = try? FileSystem.listDirectory(stateRoot) {
             for id in ids { _ = try? berth("delete", "--force", id) }
