@@ -44,6 +44,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
             throw CgroupError(field: "linux.cgroupsPath", "\"\(path)\" names the root cgroup; give the container its own")
         }
         let absolute = path.hasPrefix("/")
+        let relative = "/" + parts.joined(by: "/")
         var directories: [Directory] = []
         for hierarchy in host.hierarchies {
             let base: String
@@ -53,9 +54,10 @@ public struct Cgroup: Codable, Sendable, Equatable {
                 guard let own = hierarchy.ownPath else {
                     throw CgroupError(field: "linux.cgroupsPath", "berth's own cgroup in \(hierarchy.mountPoint) is unknown (not in /proc/self/cgroup)")
                 }
-                base = CgroupPath.normalized(own) == "/" ? "" : CgroupPath.normalized(own)
+                let normalized = CgroupPath.normalized(own)
+                base = normalized == "/" ? "" : normalized
             }
-            let full = base + "/" + parts.joined(by: "/")
+            let full = base + relative
             guard let dir = hierarchy.directory(of: full) else {
                 throw CgroupError(field: "linux.cgroupsPath", "\(full) is outside the part of the hierarchy mounted at \(hierarchy.mountPoint)")
             }

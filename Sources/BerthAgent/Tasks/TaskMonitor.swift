@@ -121,8 +121,7 @@ final class TaskMonitor: Sendable {
                 // Looked up now, not in the list this poll began with: a run watched since then
                 // may already have been started, and its event comes only once. (An event read
                 // before `watch` records the run is caught by its own check for `started`.)
-                let watch = state.withLock { state in state.watches.values.first { $0.directoryWatch == wd } }
-                if name == "started", let watch {
+                if name == "started", let watch = state.withLock({ state in state.watches.values.first { $0.directoryWatch == wd } }) {
                     deliver(.started(taskID: watch.taskID, run: watch.run))
                 }
             }

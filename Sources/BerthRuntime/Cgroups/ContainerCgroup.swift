@@ -15,7 +15,7 @@ struct ContainerCgroup: Codable, Sendable {
     static func create(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> (ContainerCgroup, BerthCgroups.Resources) {
         let limits = try BerthCgroups.Resources(oci: resources, devices: devices)
         var cgroup: Cgroup?
-        try wrap { () throws(CgroupError) in
+        try Self.wrap { () throws(CgroupError) in
             var made = try Cgroup.resolve(host: try CgroupHost.detect(), cgroupsPath: cgroupsPath ?? "", containerID: id)
             try made.createDirectories(for: limits)
             cgroup = made
@@ -41,20 +41,18 @@ struct ContainerCgroup: Codable, Sendable {
 
     var isFrozen: Bool { (try? cgroup.freezerState()) == .frozen }
 
-    func add(pid: pid_t) throws { try wrap { () throws(CgroupError) in try cgroup.addProcess(pid) } }
+    func add(pid: pid_t) throws { try Self.wrap { () throws(CgroupError) in try cgroup.addProcess(pid) } }
     func processIDs() -> [pid_t] { (try? cgroup.processes()) ?? [] }
-    func freeze() throws { try wrap { () throws(CgroupError) in try cgroup.freeze() } }
-    func thaw() throws { try wrap { () throws(CgroupError) in try cgroup.thaw() } }
-    func signalAll(_ signal: Int32) throws { try wrap { () throws(CgroupError) in try cgroup.killAll(signal: signal) } }
-    func killAll() throws { try wrap { () throws(CgroupError) in try cgroup.killAll(signal: SIGKILL) } }
+    func freeze() throws { try Self.wrap { () throws(CgroupError) in try cgroup.freeze() } }
+    func thaw() throws { try Self.wrap { () throws(CgroupError) in try cgroup.thaw() } }
+    func signalAll(_ signal: Int32) throws { try Self.wrap { () throws(CgroupError) in try cgroup.killAll(signal: signal) } }
+    func killAll() throws { try Self.wrap { () throws(CgroupError) in try cgroup.killAll(signal: SIGKILL) } }
 
     /// Kills what is left and removes the directories berth made.
     func destroy() throws {
         var cgroup = self.cgroup
-        try wrap { () throws(CgroupError) in try cgroup.destroy() }
+        try Self.wrap { () throws(CgroupError) in try cgroup.destroy() }
     }
-
-    private func wrap(_ body: () throws(CgroupError) -> Void) throws { try Self.wrap(body) }
 
     /// A refusal that names a field is the config's; anything else is the cgroup step's.
     private static func wrap(_ body: () throws(CgroupError) -> Void) throws {
