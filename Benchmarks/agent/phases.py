@@ -59,11 +59,15 @@ def parse(script, berthd):
             continue
         ended = [e[0] for e in part if e[3] == "sched:sched_process_exit" and e[2] == runtime[0][2]]
         marker = [e[0] for e in part if e[1].startswith("berth-supervis") and "renameat" in e[3] and ended and e[0] > ended[0]]
+        syncing = [e[0] for e in part if e[2] == berthd and e[3].endswith("sys_enter_fsync")]
         synced = [e[0] for e in part if e[2] == berthd and e[3].endswith("sys_exit_fsync")]
         forked = [e[0] for e in part if e[2] == berthd and e[3].endswith("sys_enter_clone")]
         if not ended or not marker:
             continue
-        rows.append(dict(request=t0, durable=synced[0] if synced else None, staging=lines[0], fork=forked[0] if forked else None,
+        # Durable: the file's and its directory's fsyncs have returned (the last return before the
+        # supervisor's exec).
+        durable = [t for t in synced if t < supervisor[0]]
+        rows.append(dict(request=t0, sync=syncing[0] if syncing else None, durable=durable[-1] if durable else None, staging=lines[0], fork=forked[0] if forked else None,
                          supervisor=supervisor[0], runtime=runtime[0][0], runtime_exit=ended[0], started=marker[0], running=lines[2]))
     return rows
 
@@ -90,7 +94,7 @@ def main():
     if not rows:
         sys.exit("no launch could be read from the trace")
     print(f"{len(rows)} launches, 150 ms apart; load average {os.getloadavg()[0]:.2f}; milliseconds from the request (median):")
-    for point in ["durable", "staging", "fork", "supervisor", "runtime", "runtime_exit", "started", "running"]:
+    for point in ["sync", "durable", "staging", "fork", "supervisor", "runtime", "runtime_exit", "started", "running"]:
         values = [(r[point] - r["request"]) * 1000 for r in rows if r[point]]
         print(f"  {point:>12}  {statistics.median(values):7.2f}")
     before = [(r["runtime"] - r["request"]) * 1000 for r in rows]

@@ -145,16 +145,24 @@ static __attribute__((noreturn)) void spawn_child(const berth_spawn_request *r, 
     }
     for (int i = 0; i < 3; i++)
         if (dup2(high[i], i) < 0) spawn_fail(errfd);
-    if (r->fd3 > 2) {
-        // Our own fds sit at 3 or above: move whichever is on 3 out of its way.
-        if (errfd == 3 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0) _exit(127);
-        if (exefd == 3 && (exefd = fcntl(exefd, F_DUPFD_CLOEXEC, 4)) < 0) spawn_fail(errfd);
-        if (r->fd3 == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(r->fd3, 3) < 0) spawn_fail(errfd);
+    int inherited = 0;
+    while (inherited < BERTH_SPAWN_INHERITED_MAX && r->inherited_fds[inherited] > 2) inherited++;
+    if (inherited > 0) {
+        // Every source goes above the final slots 3..3+n-1 first, so placing one cannot
+        // clobber another, nor our own error pipe or executable.
+        int floor = 3 + inherited, high[BERTH_SPAWN_INHERITED_MAX];
+        if (errfd < floor && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, floor)) < 0) _exit(127);
+        if (exefd >= 0 && exefd < floor && (exefd = fcntl(exefd, F_DUPFD_CLOEXEC, floor)) < 0) spawn_fail(errfd);
+        for (int i = 0; i < inherited; i++)
+            if ((high[i] = fcntl(r->inherited_fds[i], F_DUPFD_CLOEXEC, floor)) < 0) spawn_fail(errfd);
+        for (int i = 0; i < inherited; i++)
+            if (dup2(high[i], 3 + i) < 0) spawn_fail(errfd);  // dup2 clears close-on-exec
     }
     if (r->cwd != NULL && chdir(r->cwd) < 0) spawn_fail(errfd);
     if (r->new_session && setsid() < 0) spawn_fail(errfd);
-    int keep[3] = {errfd, exefd, r->fd3 > 2 ? 3 : -1};
-    if (berth_close_fds_except(keep, 3) < 0) spawn_fail(errfd);
+    int keep[2 + BERTH_SPAWN_INHERITED_MAX] = {errfd, exefd};
+    for (int i = 0; i < inherited; i++) keep[2 + i] = 3 + i;
+    if (berth_close_fds_except(keep, 2 + (size_t)inherited) < 0) spawn_fail(errfd);
     char *const *argv = (char *const *)r->argv;
     char *const *envp = (char *const *)r->envp;
     if (exefd >= 0) {

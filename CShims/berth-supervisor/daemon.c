@@ -13,6 +13,7 @@
 
 #define STATUS_FD 3   /* the daemon's end of the verdict pipe, once every other fd is closed */
 #define LOCK_FD 4     /* the run's lock from berthd, when it gave one */
+#define GATE_FD 5     /* berthd's go, when it gave a gate */
 
 static void write_all(int fd, const char *data, size_t length)
 {
@@ -60,7 +61,7 @@ static _Noreturn void fail_before_fork(const char *step)
     _exit(1);
 }
 
-int daemonize(int lock_fd)
+int daemonize(int lock_fd, int *gate_fd)
 {
     int verdict[2];
     if (pipe2(verdict, O_CLOEXEC) != 0)
@@ -109,6 +110,15 @@ int daemonize(int lock_fd)
         if (dup3(lock_fd, LOCK_FD, O_CLOEXEC) < 0 && error[0] == '\0')
             format(error, sizeof error, "keep the run's lock: %s", strerror(errno));
         first_closed = LOCK_FD + 1;
+    } else {
+        close(LOCK_FD);   /* a gate may come next: nothing of ours sits below it */
+    }
+    if (*gate_fd >= 0) {
+        /* Above GATE_FD too (main moved it), so placing it clobbers nothing. */
+        if (dup3(*gate_fd, GATE_FD, O_CLOEXEC) < 0 && error[0] == '\0')
+            format(error, sizeof error, "keep the gate: %s", strerror(errno));
+        *gate_fd = GATE_FD;
+        first_closed = GATE_FD + 1;
     }
     /* Nothing else berthd had open may reach the container or pin a file. */
     if (syscall(SYS_close_range, first_closed, ~0u, 0) != 0) {

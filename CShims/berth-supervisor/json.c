@@ -348,7 +348,7 @@ size_t json_last_error_message(const char *text, size_t length, char *out, size_
 /* ---- atomic files ---- */
 
 /* The temporary name is ".NAME.tmp", which berthd relies on: it makes ".supervisor.json.tmp" with
- * the run's bundle, so that no file is created between our start and `berth run`. */
+ * the run's directory, so that no file is created between our start and `berth run`. */
 int write_file_atomically(int dirfd, const char *name, const char *data, size_t length, int durable)
 {
     char temporary[NAME_MAX + 1];

@@ -1,16 +1,34 @@
 /* berth-supervisor --task-dir DIR --berth PATH --runtime-root ROOT --bundle BUNDLE
  *                  --container-id ID [--log-max-bytes N] [--log-keep K] [--lock-fd N]
+ *                  [--gate-fd N]
  *
  * berthd runs this once per task and waits for it: it returns (0, or 1 with one error line) as
  * soon as the daemon it leaves behind is set up and DIR/supervisor.json names it. The daemon
- * runs `berth run --detach` (then writes DIR/started), writes the container's stdout
+ * runs `berth run --detach` (with --gate-fd, only once berthd's go comes through that pipe;
+ * at EOF it leaves without), then writes DIR/started; it writes the container's stdout
  * and stderr to DIR/stdout and DIR/stderr (rotated), and writes DIR/exit.json when the
  * container's init has exited. */
 #include "supervisor.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+/* fd (if >= 0) moved to `floor` or above, close-on-exec: the new fd, -1 for none, -2 on error. */
+static int move_above(int fd, int floor, const char *flag)
+{
+    if (fd < 0)
+        return -1;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+    if (moved < 0) {
+        fprintf(stderr, "berth-supervisor: %s: %s\n", flag, strerror(errno));
+        return -2;
+    }
+    close(fd);
+    return moved;
+}
 
 int main(int argc, char **argv)
 {
@@ -30,14 +48,12 @@ int main(int argc, char **argv)
     /* The run's lock (berthd passes it as fd 3, where the verdict pipe goes): out of the way,
      * above every fd daemonize places. Until our daemon exits it says "a supervisor owns this
      * run" to a berthd recovering from a crash. */
-    int lock = -1;
-    if (options.lock_fd >= 0 && (lock = fcntl(options.lock_fd, F_DUPFD_CLOEXEC, 5)) < 0) {
-        perror("berth-supervisor: --lock-fd");
+    int lock = move_above(options.lock_fd, 5, "--lock-fd");
+    /* Likewise berthd's gate (fd 4), above the lock. */
+    int gate = move_above(options.gate_fd, 6, "--gate-fd");
+    if (lock == -2 || gate == -2)
         return 1;
-    }
-    if (lock >= 0)
-        close(options.lock_fd);
-    int status_fd = daemonize(lock);
+    int status_fd = daemonize(lock, &gate);
     char error[ERROR_MAX];
     if (task_prepare(&options, error, sizeof error) < 0) {
         report_setup(status_fd, error);
@@ -45,5 +61,7 @@ int main(int argc, char **argv)
     }
     report_setup(status_fd, NULL);
     /* Skip atexit and stdio teardown of libraries we never use. */
+    if (gate >= 0 && task_wait_for_gate(gate) < 0)
+        _exit(0);
     _exit(task_run());
 }

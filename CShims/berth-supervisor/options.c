@@ -18,7 +18,8 @@
 
 static const char usage[] =
     "usage: berth-supervisor --task-dir DIR --berth PATH --runtime-root ROOT --bundle BUNDLE\n"
-    "                        --container-id ID [--log-max-bytes N] [--log-keep K] [--lock-fd N]\n";
+    "                        --container-id ID [--log-max-bytes N] [--log-keep K] [--lock-fd N]\n"
+    "                        [--gate-fd N]\n";
 
 static int refuse(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int refuse(const char *flag, const char *fmt, ...)
@@ -86,6 +87,27 @@ static int check_container_id(const char *id)
     return 0;
 }
 
+enum fd_kind { FD_FILE_OR_DIRECTORY, FD_PIPE };
+
+/* An fd berthd passed on (`text` NULL: none, -1). */
+static int parse_inherited_fd(const char *flag, const char *text, enum fd_kind kind, int *fd)
+{
+    uint64_t value;
+    struct stat st;
+    *fd = -1;
+    if (text == NULL)
+        return 0;
+    if (parse_number(flag, text, 1023, &value) < 0)
+        return -1;
+    int open_fd = value > 2 && fstat((int)value, &st) == 0;
+    if (kind == FD_PIPE && !(open_fd && S_ISFIFO(st.st_mode)))
+        return refuse(flag, "%s is not an open pipe above stderr", text);
+    if (kind == FD_FILE_OR_DIRECTORY && !(open_fd && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))))
+        return refuse(flag, "%s is not an open file or directory above stderr", text);
+    *fd = (int)value;
+    return 0;
+}
+
 struct flag {
     const char *name;
     const char **value;
@@ -93,7 +115,7 @@ struct flag {
 
 int parse_options(int argc, char **argv, struct options *options)
 {
-    const char *max_bytes = NULL, *keep = NULL, *lock = NULL;
+    const char *max_bytes = NULL, *keep = NULL, *lock = NULL, *gate = NULL;
     memset(options, 0, sizeof *options);
     struct flag flags[] = {
         {"--task-dir", &options->task_dir},
@@ -104,6 +126,7 @@ int parse_options(int argc, char **argv, struct options *options)
         {"--log-max-bytes", &max_bytes},
         {"--log-keep", &keep},
         {"--lock-fd", &lock},
+        {"--gate-fd", &gate},
     };
     const size_t flag_count = sizeof flags / sizeof flags[0];
 
@@ -138,7 +161,8 @@ int parse_options(int argc, char **argv, struct options *options)
     }
 
     for (size_t f = 0; f < flag_count; f++) {
-        if (flags[f].value == &max_bytes || flags[f].value == &keep || flags[f].value == &lock)
+        if (flags[f].value == &max_bytes || flags[f].value == &keep || flags[f].value == &lock
+            || flags[f].value == &gate)
             continue;
         if (*flags[f].value == NULL)
             return refuse(flags[f].name, "required");
@@ -159,16 +183,11 @@ int parse_options(int argc, char **argv, struct options *options)
     if (keep && parse_number("--log-keep", keep, LOG_KEEP_LIMIT, &keep_value) < 0)
         return -1;
     options->log_keep = (unsigned)keep_value;
-    options->lock_fd = -1;
-    if (lock) {
-        uint64_t fd;
-        struct stat st;
-        if (parse_number("--lock-fd", lock, 1023, &fd) < 0)
-            return -1;
-        if (fd <= 2 || fstat((int)fd, &st) != 0 || !S_ISREG(st.st_mode))
-            return refuse("--lock-fd", "%s is not an open file above stderr", lock);
-        options->lock_fd = (int)fd;
-    }
+    if (parse_inherited_fd("--lock-fd", lock, FD_FILE_OR_DIRECTORY, &options->lock_fd) < 0
+        || parse_inherited_fd("--gate-fd", gate, FD_PIPE, &options->gate_fd) < 0)
+        return -1;
+    if (options->gate_fd >= 0 && options->gate_fd == options->lock_fd)
+        return refuse("--gate-fd", "%s is the --lock-fd", gate);
     return 0;
 }
 

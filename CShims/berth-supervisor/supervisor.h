@@ -25,6 +25,7 @@ struct options {
     uint64_t log_max_bytes;
     unsigned log_keep;
     int lock_fd;   /* the run's lock berthd holds for us (--lock-fd), or -1 */
+    int gate_fd;   /* a pipe: "g" from berthd before the runtime runs (--gate-fd), or -1 */
 };
 
 /* Fills `options` or prints one line naming the flag and returns -1 (exit status 2).
@@ -35,8 +36,9 @@ int parse_options(int argc, char **argv, struct options *options);
 
 /* Forks. The parent waits for the child's verdict and exits 0 or 1 (never returns); the child
  * becomes the daemon and gets back the fd on which it must call report_setup. A `lock_fd` of
- * 0 or more stays open in the daemon (as fd 4, close-on-exec): the daemon holds it to its end. */
-int daemonize(int lock_fd);
+ * 0 or more stays open in the daemon (as fd 4, close-on-exec): the daemon holds it to its end.
+ * A `*gate_fd` of 0 or more stays open too (moved to fd 5, close-on-exec). */
+int daemonize(int lock_fd, int *gate_fd);
 /* Tells the waiting parent "ok" (error == NULL) or the error line, then closes the fd. */
 void report_setup(int fd, const char *error);
 /* A numeric field of /proc/PID/stat (4 = ppid, 22 = start time: with the pid, it names one
@@ -81,6 +83,9 @@ int write_file_atomically(int dirfd, const char *name, const char *data, size_t 
 
 /* Everything that can fail before berthd is told "ok": task dir, log files, pipes, signalfd. */
 int task_prepare(const struct options *options, char *error, size_t error_size);
+/* Waits for berthd's go on the gate (--gate-fd): 0 to go on, -1 when berthd withdrew the launch
+ * or went away first (the run then leaves no record: supervisor.json goes). */
+int task_wait_for_gate(int gate_fd);
 /* Runs the container to its end and writes exit.json. Returns the process exit status. */
 int task_run(void);
 

@@ -58,6 +58,7 @@ static struct {
     int has_status, status;           /* the wait status exit.json reports */
     char message[MESSAGE_MAX];
     size_t message_length;
+    char log_error[ERROR_MAX];        /* a log file that could not be made (its output is dropped) */
     off_t runtime_log_mark;           /* runtime.log's size before the current command */
 
     int draining;
@@ -116,11 +117,6 @@ int task_prepare(const struct options *options, char *error, size_t size)
     format(task.runtime_log_path, sizeof task.runtime_log_path, "%s/%s", options->task_dir, RUNTIME_LOG);
     format(task.init_pid_path, sizeof task.init_pid_path, "%s/%s", options->task_dir, INIT_PID);
 
-    log_remove_beyond_keep(task.dirfd, "stdout", options->log_keep);
-    log_remove_beyond_keep(task.dirfd, "stderr", options->log_keep);
-    if (log_open(&task.out, task.dirfd, "stdout", options->log_max_bytes, options->log_keep, error, size) < 0
-        || log_open(&task.err, task.dirfd, "stderr", options->log_max_bytes, options->log_keep, error, size) < 0)
-        return -1;
     /* A verdict or pid left by an earlier run in this dir must not pass for this run's. */
     unlinkat(task.dirfd, EXIT_JSON, 0);
     unlinkat(task.dirfd, INIT_PID, 0);
@@ -139,6 +135,24 @@ int task_prepare(const struct options *options, char *error, size_t size)
         return -1;
     }
     return write_supervisor_json(error, size);
+}
+
+/* ---- the gate ---- */
+
+int task_wait_for_gate(int gate_fd)
+{
+    char go = 0;
+    ssize_t n;
+    while ((n = read(gate_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    close(gate_fd);
+    if (n == 1 && go == 'g')
+        return 0;
+    /* berthd withdrew the launch (its checkpoint never became durable) or died before deciding:
+     * no container was made. Without supervisor.json a recovering berthd takes the run for never
+     * started, and starts it once our lock is free. */
+    unlinkat(task.dirfd, SUPERVISOR_JSON, 0);
+    return -1;
 }
 
 /* ---- running the runtime ---- */
@@ -371,6 +385,21 @@ static void reap(void)
 
 /* ---- the loop ---- */
 
+/* The log files, made while `berth run` works (making a file is the slow part of writing one):
+ * the pipes hold the output meanwhile. A file that cannot be made drops its output, as a full
+ * disk does, and exit.json says so. */
+static void open_logs(void)
+{
+    const struct options *o = task.options;
+    struct rotating_log *logs[2] = {&task.out, &task.err};
+    const char *names[2] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        log_remove_beyond_keep(task.dirfd, names[i], o->log_keep);
+        if (log_open(logs[i], task.dirfd, names[i], o->log_max_bytes, o->log_keep, task.log_error, sizeof task.log_error) < 0)
+            logs[i]->fd = -1;
+    }
+}
+
 /* Moves what one pipe holds into its file; closes it at EOF. A few reads, then back to poll. */
 static void pump(int *fd, struct rotating_log *log)
 {
@@ -449,6 +478,8 @@ static int write_exit_json(void)
         append(json, &used, sizeof json, ",\"exitCode\":null,\"signal\":%d", WTERMSIG(task.status));
     else
         append(json, &used, sizeof json, ",\"exitCode\":null,\"signal\":null");
+    if (task.message_length == 0 && task.log_error[0] != '\0')
+        set_message("task output dropped: %s", task.log_error);
     if (task.message_length > 0) {
         append(json, &used, sizeof json, ",\"message\":");
         used = json_append_string(json, used, sizeof json, task.message, task.message_length);
@@ -483,6 +514,7 @@ int task_run(void)
     close(err_write);
     if (task.runtime > 0)
         prepare_started_marker();
+    open_logs();
 
     while (!finished()) {
         struct pollfd fds[3];

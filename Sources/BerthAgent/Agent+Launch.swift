@@ -39,8 +39,9 @@ extension Agent {
 
     /// Records an allocated task at STAGING and answers once its checkpoint is durable. The
     /// fsync runs off the actor, and meanwhile the first run gets ready (network, StatsD
-    /// endpoint, bundle): only its supervisor waits for the disk. If the checkpoint cannot be
-    /// written or synced (a full disk), nothing of the task stays and its resources return.
+    /// endpoint, bundle) and its supervisor sets up: only the container waits for the disk (the
+    /// LaunchGate). If the checkpoint cannot be written or synced (a full disk), nothing of the
+    /// task stays and its resources return.
     func admit(_ definition: TaskDefinition, allocation: TaskAllocation) async throws(APIError) -> TaskInfo {
         let layout = layout(definition.id)
         let status = TaskStatus(taskId: definition.id, state: .staging, containerId: layout.containerID(1), timestamp: now())
@@ -71,8 +72,10 @@ extension Agent {
         }
         // Holds the id while the disk works: a second launch of it is refused as a duplicate.
         records[definition.id] = record
-        let admission = Task { await self.confirmAdmission(definition.id, checkpoint: checkpoint) }
-        let run = Task { await self.startRun(definition.id, admission: admission) }
+        // Without a pipe to be had, the supervisor itself waits for the fsync.
+        let gate = try? LaunchGate()
+        let admission = Task { await self.confirmAdmission(definition.id, checkpoint: checkpoint, gate: gate) }
+        let run = Task { await self.startRun(definition.id, admission: admission, gate: gate) }
         if case .failure(let error) = await admission.value {
             // The run stops before its supervisor when it sees this, and undoes its bundle: once
             // it has returned, nothing writes into the task's directory any more.
@@ -92,8 +95,9 @@ extension Agent {
 
     /// One run: network, StatsD endpoint and bundle, then its supervisor; the monitor reports
     /// `started` and `ended`. A first run gets ready while its admission's fsync is under way
-    /// (`admission`) and starts its supervisor only once the task is durably admitted.
-    func startRun(_ id: String, admission: Task<Result<Void, APIError>, Never>? = nil) async {
+    /// (`admission`). Its supervisor starts then too, behind the `gate` the admission opens;
+    /// without a gate it starts only once the task is durably admitted.
+    func startRun(_ id: String, admission: Task<Result<Void, APIError>, Never>? = nil, gate: LaunchGate? = nil) async {
         guard var record = records[id], !record.status.state.isTerminal || record.restartAt != nil else { return }
         let restarting = record.restartAt != nil
         record.restartAt = nil
@@ -106,24 +110,66 @@ extension Agent {
         let layout = layout(id)
         var builder = TaskSpecBuilder(definition: record.definition, allocation: record.allocation, layout: layout, run: run,
                                       cgroupParent: configuration.cgroupParent, agentEnvironment: configuration.taskEnvironment)
+        // Behind a gate the supervisor starts first, and sets up while the network, the bundle and
+        // the admission's fsync are made; it makes the container once the last of them is done.
+        let launcher = launcher
+        let directories = Task {
+            await runBlocking("prepare \(id)") {
+                Result { () throws(APIError) in try TaskBundle.makeDirectories(layout: layout, run: run) }
+            }
+        }
+        let early = gate.map { gate in
+            Task { () -> Result<SupervisorRecord, APIError> in
+                if case .failure(let error) = await directories.value { return .failure(error) }
+                return await runBlocking("supervise \(id)") {
+                    Result { () throws(APIError) in try launcher.launch(layout: layout, run: run, gate: gate.reader) }
+                }
+            }
+        }
         switch await attachNetwork(record, hostname: builder.hostname()) {
         case .success(let attachment):
             builder.network = attachment
         case .failure(let error):
+            await withdraw(gate, early, layout: layout, run: run)
+            _ = await directories.value
+            TaskBundle.discard(layout.bundle(run))
             guard await admitted(admission) else { return }
             announceAdmission(id, admission)
             return finishWithoutRun(id, .error, reason: .launchFailed, message: "network: \(error.description)")
         }
         builder.agentEnvironment.merge(await openRelay(for: record, containerID: layout.containerID(run))) { $1 }
         let images = imageStore, backend = configuration.rootfsBackend, ready = builder
-        let prepared = await runBlocking("prepare \(id)") {
-            Result { () throws(APIError) in try TaskBundle.prepare(builder: ready, images: images, backend: backend) }
+        var prepared = await directories.value
+        if case .success = prepared {
+            prepared = await runBlocking("prepare \(id)") {
+                Result { () throws(APIError) in try TaskBundle.prepare(builder: ready, images: images, backend: backend) }
+            }
         }
         if case .failure(let error) = prepared {
+            await withdraw(gate, early, layout: layout, run: run)
+            TaskBundle.discard(layout.bundle(run))
             guard await admitted(admission) else { return }
             announceAdmission(id, admission)
             return finishWithoutRun(id, .error, reason: record.definition.container == nil ? .launchFailed : .imageFailed,
                                     message: error.message)
+        }
+        if let gate, let early {
+            // A kill that came in meanwhile keeps the gate shut; a later one finds the container
+            // once it runs (see .started).
+            let killed = records[id]?.killRequested == true
+            if killed { await withdraw(gate, early, layout: layout, run: run) } else { gate.ready() }
+            guard await admitted(admission) else {
+                // The admission withdrew the gate: the supervisor left without a container.
+                await withdraw(gate, early, layout: layout, run: run)
+                TaskBundle.discard(layout.bundle(run))
+                return
+            }
+            announceAdmission(id, admission)
+            if killed {
+                TaskBundle.discard(layout.bundle(run))
+                return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started")
+            }
+            return supervised(id, run: run, layout: layout, await early.value)
         }
         guard await admitted(admission) else {
             TaskBundle.discard(layout.bundle(run))
@@ -134,14 +180,17 @@ extension Agent {
             announceAdmission(id, admission)  // counts the launch; the kill said KILLING already
             return finishWithoutRun(id, .killed, reason: .killedByScheduler, message: "killed before it started")
         }
-        let launcher = launcher
         async let launching = runBlocking("supervise \(id)") {
             Result { () throws(APIError) in try launcher.launch(layout: layout, run: run) }
         }
         // While the supervisor starts: STAGING and STARTING of a first run go out only now, so
         // that telling the watchers does not hold the supervisor back.
         announceAdmission(id, admission)
-        let launched = await launching
+        supervised(id, run: run, layout: layout, await launching)
+    }
+
+    /// A launched supervisor goes to the monitor; a failed launch ends the run.
+    private func supervised(_ id: String, run: Int, layout: TaskLayout, _ launched: Result<SupervisorRecord, APIError>) {
         switch launched {
         case .failure(let error):
             TaskBundle.discard(layout.bundle(run))
@@ -150,6 +199,16 @@ extension Agent {
             monitor?.watch(taskID: id, run: run, supervisorPID: supervisor.pid, startTime: supervisor.startTime,
                            runDirectory: layout.runDirectory(run))
         }
+    }
+
+    /// Shuts the gate and waits until a supervisor started behind it has gone: it leaves
+    /// without a container, and holds the run's lock until it exits.
+    private func withdraw(_ gate: LaunchGate?, _ early: Task<Result<SupervisorRecord, APIError>, Never>?,
+                          layout: TaskLayout, run: Int) async {
+        gate?.withdraw()
+        guard case .success = await early?.value else { return }
+        let lock = layout.supervisorLock(run)
+        await runBlocking("withdraw \(layout.containerID(run))") { (try? FileLock.acquire(lock, directory: true))?.unlock() }
     }
 
     /// The run's start on the status stream: STARTING, or the end of a task killed before it
@@ -167,9 +226,14 @@ extension Agent {
         return true
     }
 
-    /// A first run's admission: the fsync of its STAGING checkpoint (off the actor).
-    private func confirmAdmission(_ id: String, checkpoint: String) async -> Result<Void, APIError> {
-        await runBlocking("sync \(id)") { Result { () throws(APIError) in try Checkpoint.sync(checkpoint) } }
+    /// A first run's admission: the fsync of its STAGING checkpoint (off the actor), then the
+    /// gate's go, or its withdrawal when the checkpoint could not be made durable.
+    private func confirmAdmission(_ id: String, checkpoint: String, gate: LaunchGate?) async -> Result<Void, APIError> {
+        await runBlocking("sync \(id)") {
+            let synced = Result { () throws(APIError) in try Checkpoint.sync(checkpoint) }
+            if case .success = synced { gate?.ready() } else { gate?.withdraw() }
+            return synced
+        }
     }
 
     /// A durably admitted first run on the status stream: STAGING, then STARTING. A kill that

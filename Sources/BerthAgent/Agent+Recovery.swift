@@ -134,7 +134,7 @@ extension Agent {
         let deadline = ContinuousClock.now + .seconds(30)   // the launcher's own limit
         while ContinuousClock.now < deadline {
             if let record = SupervisorRecord.load(layout.supervisorRecord(run)) { return record }
-            switch Result(catching: { () throws(SystemError) in try FileLock.tryAcquire(layout.supervisorLock(run)) }) {
+            switch Result(catching: { () throws(SystemError) in try FileLock.tryAcquire(layout.supervisorLock(run), directory: true) }) {
             case .success(let lock?):
                 lock.unlock()
                 return SupervisorRecord.load(layout.supervisorRecord(run))

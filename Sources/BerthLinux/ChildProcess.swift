@@ -33,8 +33,9 @@ public struct ChildProcess: Sendable {
     /// Run inside these namespaces (CLONE_NEW* mask) of another process; the executable is
     /// resolved in ours first.
     public var joinNamespaces: (pid: pid_t, types: Int32)?
-    /// An fd the child gets as its fd 3, open across exec: a lock it then holds for its life.
-    public var fd3: Int32?
+    /// fds the child gets as its fds 3, 4, ... (at most two), open across exec: a lock it then
+    /// holds for its life, a pipe it waits on.
+    public var inheritedDescriptors: [Int32] = []
 
     public init(path: String, arguments: [String]? = nil, environment: [String] = ChildProcess.inheritedEnvironment()) {
         self.path = path
@@ -160,7 +161,9 @@ public struct ChildProcess: Sendable {
                         request.join_namespaces_of = joinNamespaces?.pid ?? 0
                         request.join_namespace_types = joinNamespaces?.types ?? 0
                         request.new_session = newSession ? 1 : 0
-                        request.fd3 = fd3 ?? -1
+                        let inherited = inheritedDescriptors
+                        precondition(inherited.count <= Int(BERTH_SPAWN_INHERITED_MAX), "at most two inherited fds")
+                        request.inherited_fds = (inherited.count > 0 ? inherited[0] : -1, inherited.count > 1 ? inherited[1] : -1)
                         return berth_spawn(&request, &pidfd)
                     }
                 }
@@ -176,6 +179,15 @@ public struct ChildProcess: Sendable {
 func makePipe(_ fds: inout [Int32]) throws(SystemError) {
     try sys("pipe") { pipe(&fds) }
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+}
+
+extension FileDescriptor {
+    /// A close-on-exec pipe: (read end, write end).
+    public static func pipe() throws(SystemError) -> (read: FileDescriptor, write: FileDescriptor) {
+        var fds: [Int32] = [-1, -1]
+        try makePipe(&fds)
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings; valid only inside `body`.

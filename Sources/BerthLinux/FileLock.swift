@@ -7,9 +7,10 @@ import Glibc
 public struct FileLock: Sendable {
     public let descriptor: FileDescriptor
 
-    /// Blocks until the lock is held.
-    public static func acquire(_ path: String) throws(SystemError) -> FileLock {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_CREAT, mode: 0o600)
+    /// Blocks until the lock is held. A `directory` is locked itself, and must exist; a file is
+    /// created when missing.
+    public static func acquire(_ path: String, directory: Bool = false) throws(SystemError) -> FileLock {
+        let fd = try open(path, directory: directory)
         do {
             try sys("lock \(path)") { flock(fd.rawValue, LOCK_EX) }
         } catch {
@@ -20,8 +21,8 @@ public struct FileLock: Sendable {
     }
 
     /// Returns nil when another process holds the lock.
-    public static func tryAcquire(_ path: String) throws(SystemError) -> FileLock? {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_CREAT, mode: 0o600)
+    public static func tryAcquire(_ path: String, directory: Bool = false) throws(SystemError) -> FileLock? {
+        let fd = try open(path, directory: directory)
         let (_, error) = retryingInterrupts { flock(fd.rawValue, LOCK_EX | LOCK_NB) }
         if error == nil { return FileLock(descriptor: fd) }
         fd.close()
@@ -30,4 +31,9 @@ public struct FileLock: Sendable {
     }
 
     public func unlock() { descriptor.close() }
+
+    private static func open(_ path: String, directory: Bool) throws(SystemError) -> FileDescriptor {
+        directory ? try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+                  : try FileDescriptor.open(path, O_RDONLY | O_CREAT, mode: 0o600)
+    }
 }

@@ -27,7 +27,7 @@ import Testing
     func supervisorOnItsWay() throws {
         let (layout, stateDir) = try layout()
         defer { try? FileSystem.removeTree(stateDir) }
-        let lock = try #require(try FileLock.tryAcquire(layout.supervisorLock(1)))
+        let lock = try #require(try FileLock.tryAcquire(layout.supervisorLock(1), directory: true))
         let writer = Thread {
             usleep(300_000)
             let json = #"{"pid":\#(getpid()),"startTime":\#(ProcFS.startTime(of: getpid()) ?? 0),"containerId":"t1.1"}"#
@@ -43,7 +43,7 @@ import Testing
     func supervisorDiedSettingUp() throws {
         let (layout, stateDir) = try layout()
         defer { try? FileSystem.removeTree(stateDir) }
-        let lock = try #require(try FileLock.tryAcquire(layout.supervisorLock(1)))
+        let lock = try #require(try FileLock.tryAcquire(layout.supervisorLock(1), directory: true))
         let releaser = Thread {
             usleep(300_000)
             lock.unlock()

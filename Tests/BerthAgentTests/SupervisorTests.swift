@@ -97,7 +97,7 @@ struct SupervisorTests {
         let lock = try #require(try FileLock.tryAcquire(lockPath))
         // As berthd launches it: the lock is ours first, and passed on as fd 3.
         var child = ChildProcess(path: SupervisorHost.supervisorBinary, arguments: task.arguments(["--lock-fd", "3"]))
-        child.fd3 = lock.descriptor.rawValue
+        child.inheritedDescriptors = [lock.descriptor.rawValue]
         child.timeout = .seconds(30)
         let output = try child.run()
         lock.unlock()
@@ -117,6 +117,62 @@ struct SupervisorTests {
         let free = try FileLock.tryAcquire(lockPath)
         #expect(free != nil, "the lock is free once the supervisor has exited")
         free?.unlock()
+    }
+
+    @Test("behind --gate-fd the daemon sets up but makes the container only at the go; EOF means no container",
+          .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+    func gate() throws {
+        for go in [true, false] {
+            let task = try SupervisedTask(go ? "gate-go" : "gate-eof", arguments: ["sh", "-c", "echo made"])
+            defer { task.cleanUp() }
+            let lockPath = task.taskDir + "/supervisor.lock"
+            let lock = try #require(try FileLock.tryAcquire(lockPath))
+            // As berthd launches it: the run's lock as fd 3, the gate's read end as fd 4.
+            let gate = try FileDescriptor.pipe()
+            var child = ChildProcess(path: SupervisorHost.supervisorBinary,
+                                     arguments: task.arguments(["--lock-fd", "3", "--gate-fd", "4"]))
+            child.inheritedDescriptors = [lock.descriptor.rawValue, gate.read.rawValue]
+            child.timeout = .seconds(30)
+            let output = try child.run()
+            lock.unlock()
+            gate.read.close()
+            #expect(output.status == .exited(0), "\(output.standardErrorText)")
+            let record = try task.supervisor()
+            #expect(ProcFS.isRunning(pid: record.pid, startTime: record.startTime), "the daemon waits at the gate")
+            // Nothing is made while the gate is shut.
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(task.containerStatus() == "")
+            #expect(!task.exists("runtime.log") && !task.exists("init.pid"))
+            if go {
+                try gate.write.writeAll([UInt8(ascii: "g")])
+                gate.write.close()
+                let exit = try task.waitForExit()
+                #expect(exit.phase == "run" && exit.exitCode == 0)
+                #expect(task.file("stdout") == "made\n")
+            } else {
+                gate.write.close()
+                #expect(SupervisorHost.eventually { !ProcFS.isRunning(pid: record.pid, startTime: record.startTime) },
+                        "the daemon leaves at EOF")
+                #expect(task.containerStatus() == "", "no container was made")
+                // Without a record a recovering berthd takes the run for never started.
+                #expect(!task.exists("supervisor.json") && !task.exists("exit.json") && !task.exists("runtime.log"))
+                let free = try FileLock.tryAcquire(lockPath)
+                #expect(free != nil, "the run's lock is free once the daemon has gone")
+                free?.unlock()
+            }
+        }
+    }
+
+    @Test("--gate-fd must be an open pipe other than the lock",
+          .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
+    func gateRefusals() throws {
+        let task = try SupervisedTask("gate-bad", arguments: ["true"])
+        defer { task.cleanUp() }
+        let notOpen = try task.launch(["--gate-fd", "9"])
+        #expect(notOpen.status == .exited(2))
+        #expect(notOpen.standardErrorText == "berth-supervisor: --gate-fd: 9 is not an open pipe above stderr\n")
+        #expect(try task.launch(["--gate-fd", "x"]).standardErrorText.hasPrefix("berth-supervisor: --gate-fd: \"x\" is not a whole number"))
+        #expect(!task.exists("supervisor.json"), "nothing was started")
     }
 
     @Test("--log-keep 0 truncates in place",

@@ -16,6 +16,8 @@ extern "C" {
 
 // ---- processes -------------------------------------------------------------------------
 
+#define BERTH_SPAWN_INHERITED_MAX 2
+
 typedef struct berth_spawn_request {
     const char *path;          // executable; resolved in the caller's mount namespace
     const char *const *argv;   // NULL-terminated
@@ -27,8 +29,9 @@ typedef struct berth_spawn_request {
                                // executable is opened first, so `path` resolves in the caller's
                                // namespaces (OCI createContainer hooks)
     int new_session;           // setsid() in the child
-    int fd3;                   // > 2: this fd is fd 3 in the child, open across execve (a lock
-                               // the child holds for its life); otherwise nothing is
+    int inherited_fds[BERTH_SPAWN_INHERITED_MAX];  // each > 2 becomes fd 3, 4, ... in the child,
+                               // open across execve (a lock it holds for its life, a pipe); the
+                               // list ends at the first entry <= 2. Nothing else is inherited.
 } berth_spawn_request;
 
 // fork + execve. Returns the child's pid and stores a pidfd (O_CLOEXEC) in *pidfd.

@@ -14,10 +14,12 @@ struct SupervisorLauncher: Sendable {
     var logMaxBytes: Int
     var logKeep: Int
 
-    func launch(layout: TaskLayout, run: Int) throws(APIError) -> SupervisorRecord {
+    /// With a `gate` (the read end of a LaunchGate), the supervisor sets up and then waits for
+    /// the go before it makes the container.
+    func launch(layout: TaskLayout, run: Int, gate: FileDescriptor? = nil) throws(APIError) -> SupervisorRecord {
         let acquired: FileLock?
         do {
-            acquired = try FileLock.tryAcquire(layout.supervisorLock(run))
+            acquired = try FileLock.tryAcquire(layout.supervisorLock(run), directory: true)
         } catch {
             throw APIError(status: 500, message: "starting berth-supervisor: \(error)")
         }
@@ -35,8 +37,8 @@ struct SupervisorLauncher: Sendable {
             "--log-max-bytes", String(logMaxBytes),
             "--log-keep", String(logKeep),
             "--lock-fd", "3",
-        ])
-        child.fd3 = lock.descriptor.rawValue
+        ] + (gate == nil ? [] : ["--gate-fd", "4"]))
+        child.inheritedDescriptors = [lock.descriptor.rawValue] + (gate.map { [$0.rawValue] } ?? [])
         child.timeout = .seconds(30)
         let output: ChildProcess.Output
         do {

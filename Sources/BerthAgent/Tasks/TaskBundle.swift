@@ -9,28 +9,28 @@ import Glibc
 /// The OCI bundle of one run: a config.json built from the task, and for a container task an
 /// overlay rootfs from the image store.
 enum TaskBundle {
-    static func prepare(builder: TaskSpecBuilder, images: ImageStore, backend: RootfsBackend) throws(APIError) {
-        let layout = builder.layout
-        let directory = layout.bundle(builder.run)
+    /// The run's directory and its empty bundle directory: what its supervisor needs to start.
+    static func makeDirectories(layout: TaskLayout, run: Int) throws(APIError) {
+        let directory = layout.bundle(run)
         // A berthd killed mid-prepare may have left a half-made bundle of this run.
         discard(directory)
         do {
-            try FileSystem.createDirectory(layout.runDirectory(builder.run), mode: 0o700)
+            try FileSystem.createDirectory(layout.runDirectory(run), mode: 0o700)
             try FileSystem.createDirectory(directory, mode: 0o700)
-            // The run's log files, which the supervisor opens (and would create, mode 0640 as
-            // here): made now, while a first run waits for its admission's fsync anyway, they
-            // are off the way from the supervisor's start to `berth run`.
-            for stream in LogStream.allCases {
-                try FileDescriptor.open(layout.log(builder.run, stream: stream),
-                                        O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY, mode: 0o640).close()
-            }
-            // Likewise the temporary file the supervisor writes supervisor.json into and renames
-            // (its write_file_atomically truncates an existing one): empty, it names nothing.
-            try FileDescriptor.open(layout.runDirectory(builder.run) + "/.supervisor.json.tmp",
+            // The one file the supervisor would otherwise create before it runs `berth` (making
+            // a file is the slow part of writing one; it makes its logs while `berth` works):
+            // the temporary file its write_file_atomically fills and renames into
+            // supervisor.json (it truncates an existing one; empty, it names nothing).
+            try FileDescriptor.open(layout.runDirectory(run) + "/.supervisor.json.tmp",
                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644).close()
         } catch {
             throw APIError(status: 500, message: "bundle: \(error)")
         }
+    }
+
+    /// Fills the bundle made by makeDirectories: config.json, and the rootfs of a container task.
+    static func prepare(builder: TaskSpecBuilder, images: ImageStore, backend: RootfsBackend) throws(APIError) {
+        let directory = builder.layout.bundle(builder.run)
         var imageSpec: Spec?
         if let reference = builder.definition.container?.image {
             do {

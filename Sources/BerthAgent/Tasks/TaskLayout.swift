@@ -5,7 +5,8 @@ import BerthLinux
 ///     tasks/ID/task.json          the checkpoint (definition, allocation, last status)
 ///     tasks/ID/sandbox/           cwd of a plain task, /mnt/sandbox of a container task
 ///     tasks/ID/runs/N/            one per launch (restarts add runs): the supervisor's files
-///         supervisor.json supervisor.lock started exit.json init.pid runtime.log stdout stderr ...
+///         supervisor.json started exit.json init.pid runtime.log stdout stderr ...
+///         (the directory itself is the run's lock: see SupervisorLauncher)
 ///     tasks/ID/runs/N/bundle/     the OCI bundle of that run
 public struct TaskLayout: Sendable {
     public let stateDir: String
@@ -25,8 +26,9 @@ public struct TaskLayout: Sendable {
     public func runDirectory(_ run: Int) -> String { directory + "/runs/\(run)" }
     public func bundle(_ run: Int) -> String { runDirectory(run) + "/bundle" }
     public func supervisorRecord(_ run: Int) -> String { runDirectory(run) + "/supervisor.json" }
-    /// Held by the run's supervisor from before it starts until it exits (see SupervisorLauncher).
-    public func supervisorLock(_ run: Int) -> String { runDirectory(run) + "/supervisor.lock" }
+    /// Locked (flock) by the run's supervisor from before it starts until it exits (see
+    /// SupervisorLauncher): the run directory itself, so that no file is made for it.
+    public func supervisorLock(_ run: Int) -> String { runDirectory(run) }
     public func startedMarker(_ run: Int) -> String { runDirectory(run) + "/started" }
     public func exitRecord(_ run: Int) -> String { runDirectory(run) + "/exit.json" }
     public func log(_ run: Int, stream: LogStream) -> String { runDirectory(run) + "/" + stream.rawValue }
