@@ -2,7 +2,7 @@
 """`berth run` against `runc run` on the same bundle, alternating, so both see the same noise.
 
 Prints the median, p90 and the ratio of medians. Usage:
-    Benchmarks/run_vs_runc.py --berth .build/release/berth --rootfs Fixtures/.cache/busybox-rootfs [--runs 200]
+    Benchmarks/run_vs_runc.py --berth .build/release/berth --rootfs Fixtures/.cache/busybox-rootfs [--runs 200] [--state-tmpfs]
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -41,6 +41,8 @@ parser.add_argument("--berth", required=True)
 parser.add_argument("--runc", default=shutil.which("runc") or "runc")
 parser.add_argument("--rootfs", required=True)
 parser.add_argument("--runs", type=int, default=200)
+parser.add_argument("--state-tmpfs", action="store_true",
+                    help="keep both runtimes' state on a tmpfs of its own, as /run is on systemd hosts")
 arguments = parser.parse_args()
 runtime_binary = {"berth": os.path.abspath(arguments.berth), "runc": arguments.runc}
 
@@ -49,6 +51,8 @@ with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
     # State under /run, where both runtimes keep it by default (/run/berth, /run/runc). Usually a
     # tmpfs; on these VMs /run is on the root ext4 (mounted with discard), which the report names.
     state = tempfile.mkdtemp(prefix="berth-bench-", dir="/run")
+    if arguments.state_tmpfs:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "berth-bench", state], check=True)
     state_filesystem = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", state],
                                       capture_output=True, text=True).stdout.strip()
     roots = {name: os.path.join(state, name) for name in runtime_binary}
@@ -59,6 +63,8 @@ with tempfile.TemporaryDirectory(prefix="berth-bench-") as directory:
         for name in (("berth", "runc") if index % 2 == 0 else ("runc", "berth")):
             times[name].append(timed_run(name, bundles[name], roots[name], index))
 
+if arguments.state_tmpfs:
+    subprocess.run(["umount", state], check=True)
 shutil.rmtree(state, ignore_errors=True)
 print(f"run of /bin/true in a busybox bundle, {arguments.runs} runs each, alternating")
 print(f"state directories on: {state_filesystem or 'unknown'}")

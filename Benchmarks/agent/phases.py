@@ -4,7 +4,7 @@ ptrace, so nothing is slowed) around launches spaced apart, split into berthd's 
 `berth run --detach` starts, the runtime itself, and berthd's part after it (the supervisor's
 `started` marker to the RUNNING line on /v1/events). berthd's own cost is the first and last.
 
-Usage: Benchmarks/agent/phases.py --bin .build/release [--launches 40]   (root, perf installed)
+Usage: Benchmarks/agent/phases.py --bin .build/release [--launches 40] [--runtime-tmpfs]   (root, perf installed)
 """
 import argparse, collections, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -19,7 +19,8 @@ EVENTS = ["sched:sched_process_exec", "sched:sched_process_exit", "syscalls:sys_
 def launches(args, directory):
     """Starts berthd and launches `true` tasks one at a time, 150 ms apart; returns berthd's pid."""
     state, sock = f"{directory}/state", f"{directory}/berth.sock"
-    berthd = bench.start_berthd(args, state, sock, "/run/berth-phases-bench", open(f"{directory}/berthd.log", "w"))
+    root, _ = bench.runtime_root(args, directory, "berth-phases-bench")
+    berthd = bench.start_berthd(args, state, sock, os.path.join(root, "berthd"), open(f"{directory}/berthd.log", "w"))
     try:
         events = bench.Events(sock)
         time.sleep(1)
@@ -31,7 +32,7 @@ def launches(args, directory):
     finally:
         berthd.terminate()
         berthd.wait()
-        shutil.rmtree("/run/berth-phases-bench", ignore_errors=True)
+        bench.release_runtime_root(args, root)
 
 
 def parse(script, berthd):
@@ -76,6 +77,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=".build/release")
     parser.add_argument("--launches", type=int, default=40)
+    parser.add_argument("--runtime-tmpfs", action="store_true", help="runtime state on a tmpfs of its own (see run.py)")
     args = parser.parse_args()
     args.metrics_port = bench.free_port()
     directory = tempfile.mkdtemp(prefix="berth-phases-bench.", dir="/tmp")

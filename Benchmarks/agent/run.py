@@ -3,7 +3,7 @@
 sequential and from 16 concurrent clients; berthd's RSS idle and with many tasks; each
 supervisor's RSS; berthd's CPU per /metrics scrape and recovery time with many running tasks.
 
-Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500]
+Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500] [--runtime-tmpfs]
 """
 import argparse, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -119,6 +119,27 @@ def start_berthd(args, state, sock, root, log):
     sys.exit("berthd did not start")
 
 
+def runtime_root(args, directory, name):
+    """Where the runtime's state goes: under /run, as berthd and berth keep it by default, or
+    with --runtime-tmpfs on a tmpfs of its own (what /run is on systemd hosts; on these VMs /run
+    is the root ext4). Returns the directory and its filesystem type."""
+    if not args.runtime_tmpfs:
+        root = f"/run/{name}"
+    else:
+        root = os.path.join(directory, "runtime-tmpfs")
+        os.makedirs(root, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0711", name, root], check=True)
+    os.makedirs(root, exist_ok=True)
+    fstype = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", root], capture_output=True, text=True).stdout.strip()
+    return root, fstype
+
+
+def release_runtime_root(args, root):
+    if args.runtime_tmpfs:
+        subprocess.run(["umount", "-l", root])
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def launch_latencies(sock, events, ids):
     latencies = []
     for task in ids:
@@ -146,9 +167,9 @@ def berth_run_bundle(args, directory):
     return bundle
 
 
-def berth_run_once(args, directory, bundle, i):
+def berth_run_once(args, root, bundle, i):
     started = time.perf_counter()
-    subprocess.run([os.path.join(args.bin, "berth"), "--root", os.path.join(directory, "run-root"), "run", "--bundle", bundle,
+    subprocess.run([os.path.join(args.bin, "berth"), "--root", os.path.join(root, "run-root"), "run", "--bundle", bundle,
                     f"bench-run-{i}"], check=True, stdin=subprocess.DEVNULL, capture_output=True)
     return (time.perf_counter() - started) * 1000
 
@@ -158,12 +179,19 @@ def main():
     parser.add_argument("--bin", default=".build/release")
     parser.add_argument("--launches", type=int, default=1000)
     parser.add_argument("--tasks", type=int, default=500)
+    parser.add_argument("--runtime-tmpfs", action="store_true", help="runtime state on a tmpfs of its own (see runtime_root)")
     args = parser.parse_args()
     args.metrics_port = free_port()
     directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir="/tmp")
-    state, sock, root = f"{directory}/state", f"{directory}/berth.sock", "/run/berth-agent-bench"
+    state, sock = f"{directory}/state", f"{directory}/berth.sock"
+    # berthd's containers and the `berth run` baseline keep their runtime state on the same
+    # filesystem; berthd's own state (--state-dir) is on disk either way.
+    root, fstype = runtime_root(args, directory, "berth-agent-bench")
+    print(f"runtime state on: {fstype}; berthd's state dir on: "
+          + subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", directory], capture_output=True, text=True).stdout.strip())
     log = open(f"{directory}/berthd.log", "w")
-    berthd = start_berthd(args, state, sock, root, log)
+    agent_root = os.path.join(root, "berthd")
+    berthd = start_berthd(args, state, sock, agent_root, log)
     try:
         time.sleep(1)
         print(f"berthd RSS idle: {rss_kib(berthd.pid) / 1024:.1f} MiB")
@@ -175,7 +203,7 @@ def main():
         sequential, baseline = [], []
         for i in range(half):
             sequential += launch_latencies(sock, events, [f"seq-{i}"])
-            baseline.append(berth_run_once(args, directory, bundle, i))
+            baseline.append(berth_run_once(args, root, bundle, i))
         concurrent, lock = [], threading.Lock()
 
         failures = []
@@ -231,7 +259,7 @@ def main():
         berthd.kill()
         berthd.wait()
         began = time.perf_counter()
-        berthd = start_berthd(args, state, sock, root, log)
+        berthd = start_berthd(args, state, sock, agent_root, log)
         answered = time.perf_counter() - began
         recovered = [l for l in open(f"{directory}/berthd.log") if "msg=recovered" in l][-1]
         seconds = float(recovered.split("seconds=")[1].split()[0])
@@ -257,8 +285,8 @@ def main():
             # A failed run keeps berthd's log for the post-mortem.
             shutil.copy(f"{directory}/berthd.log", "/tmp/berth-agent-bench.failed.log")
             print("berthd's log: /tmp/berth-agent-bench.failed.log", file=sys.stderr)
+        release_runtime_root(args, root)
         shutil.rmtree(directory, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
