@@ -71,6 +71,7 @@ struct GlobalSettings: Equatable {
 /// Errors go to stderr as one line, and to --log when given (JSON lines for containerd/conmon).
 package final class CommandLog: @unchecked Sendable {
     package static let shared = CommandLog()
+    private var path: String?
     private var file: FileDescriptor?
     private var json = false
     private var debug = false
@@ -78,9 +79,17 @@ package final class CommandLog: @unchecked Sendable {
     func configure(path: String?, json: Bool, debug: Bool) {
         self.json = json
         self.debug = debug
-        if let path {
+        self.path = path
+    }
+
+    /// The --log file, made at its first line: a run with nothing to say makes no file (making
+    /// one is a good part of writing it on some filesystems).
+    private func logFile() -> FileDescriptor? {
+        if file == nil, let path {
             file = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+            self.path = nil
         }
+        return file
     }
 
     var runtimeLog: RuntimeLog {
@@ -96,7 +105,7 @@ package final class CommandLog: @unchecked Sendable {
     }
 
     private func write(level: String, _ message: String) {
-        guard let file else {
+        guard let file = logFile() else {
             if level == "debug" {
                 _ = try? FileDescriptor.standardError.writeAll(Array("berth: \(message)\n".utf8))
             }

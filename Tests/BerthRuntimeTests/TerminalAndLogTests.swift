@@ -54,5 +54,9 @@ struct TerminalAndLogTests {
         let text = try sandbox.berth("--log", log + ".txt", "state", "no-such-container")
         #expect(text.status == .exited(1))
         #expect(try FileSystem.readString(log + ".txt").contains("level=error msg=\"container \\\"no-such-container\\\" does not exist\""))
+        // Nothing to say, no file: a run that succeeds leaves no empty log behind.
+        let quiet = try sandbox.berth("--log", log + ".quiet", "list")
+        #expect(quiet.status == .exited(0))
+        #expect(!FileSystem.exists(log + ".quiet"))
     }
 }
