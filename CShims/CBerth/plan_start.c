@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -149,8 +150,7 @@ static __attribute__((noreturn)) void stage2_create(berth_child *c) {
     set_hostname_and_limits(c);
     c->saved_umask = umask(0);  // device and file modes must be exactly the plan's
 
-    // The parent moves us into our cgroups meanwhile: a v1 migration waits out an RCU grace
-    // period (~10 ms here), which the mounts overlap. Nothing of the container runs before GO.
+    // The parent sets oom_score_adj meanwhile. Nothing of the container runs before GO.
     berth_child_prepare_rootfs(c);
     receive_state(c);
     const berth_namespace *cg = find_ns(p, CLONE_NEWCGROUP);
@@ -204,9 +204,24 @@ static __attribute__((noreturn)) void stage2_exec(berth_child *c) {
     berth_child_exec(c);
 }
 
-// What every child path does first: take its fds out of 0-2, reset the caller's signal
-// dispositions, close what the plan does not name, and note what later steps need to know.
-static void begin_child(berth_child *cp, const berth_plan *p) {
+// Enters the plan's cgroup (see berth_cgroup_entry) and closes the entry files, whatever their
+// numbers: one left at 0-2 would otherwise become the container's stdio.
+static void enter_cgroup(berth_child *c, int born_in_v2) {
+    const berth_cgroup_entry *e = &c->plan->cgroup;
+    if (!born_in_v2 && e->v2_procs >= 0 && BERTH_NOINTR(write(e->v2_procs, "0", 1)) != 1)
+        berth_child_fail(c, errno, "linux.cgroupsPath", "enter the v2 cgroup", NULL);
+    for (size_t i = 0; i < e->v1_tasks_count; i++)
+        if (BERTH_NOINTR(write(e->v1_tasks[i], "0", 1)) != 1)
+            berth_child_fail(c, errno, "linux.cgroupsPath", "enter a v1 cgroup", NULL);
+    if (e->v2_directory >= 0) close(e->v2_directory);
+    if (e->v2_procs >= 0) close(e->v2_procs);
+    for (size_t i = 0; i < e->v1_tasks_count; i++) close(e->v1_tasks[i]);
+}
+
+// What every child path does first: take its fds out of 0-2, enter the cgroup, reset the
+// caller's signal dispositions, close what the plan does not name, and note what later steps
+// need to know.
+static void begin_child(berth_child *cp, const berth_plan *p, int born_in_v2) {
     berth_child c;
     c.plan = p;
     c.after_ready = 0;
@@ -219,6 +234,7 @@ static void begin_child(berth_child *cp, const berth_plan *p) {
     c.sync_fd = lift_fd(p, p->sync_fd);
     c.state_dir_fd = lift_fd(p, p->state_dir_fd);
     c.console_fd = lift_fd(p, p->process.console_socket);
+    enter_cgroup(&c, born_in_v2);
     berth_reset_signals();
     close_unplanned(&c);
     if (p->process.preserve_fds_count > BERTH_MAX_PRESERVE_FDS)
@@ -229,9 +245,9 @@ static void begin_child(berth_child *cp, const berth_plan *p) {
     *cp = c;
 }
 
-static __attribute__((noreturn)) void stage1(const berth_plan *p) {
+static __attribute__((noreturn)) void stage1(const berth_plan *p, int born_in_v2) {
     berth_child c;
-    begin_child(&c, p);
+    begin_child(&c, p, born_in_v2);
     join_namespaces(&c);
     if (p->mode == BERTH_PLAN_CREATE) create_namespaces(&c);
 
@@ -263,11 +279,34 @@ static int direct_clone_flags(const berth_plan *p) {
     return flags;
 }
 
-static __attribute__((noreturn)) void direct_init(const berth_plan *p) {
+static __attribute__((noreturn)) void direct_init(const berth_plan *p, int born_in_v2) {
     berth_child c;
-    begin_child(&c, p);
+    begin_child(&c, p, born_in_v2);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
     stage2_create(&c);
+}
+
+// fork(), starting the child in the plan's v2 cgroup when it has one (clone3 CLONE_INTO_CGROUP,
+// Linux 5.7). *born_in_v2 tells the child whether it is there already.
+static pid_t fork_into_cgroup(const berth_plan *p, unsigned long flags, int *born_in_v2) {
+    *born_in_v2 = 0;
+    if (p->cgroup.v2_directory >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)p->cgroup.v2_directory;
+        // Raw, like berth_raw_fork: no atfork handlers.
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0) {
+            *born_in_v2 = 1;
+            return pid;
+        }
+        // Older kernels have no clone3 (ENOSYS) or no CLONE_INTO_CGROUP (EINVAL). On any
+        // failure the plain fork runs: a refusal of the namespaces repeats there, and one of
+        // the cgroup comes back named from the child's write to cgroup.procs.
+    }
+    return berth_raw_fork(flags, NULL);
 }
 
 pid_t berth_plan_start(const berth_plan *plan) {
@@ -285,10 +324,11 @@ pid_t berth_plan_start(const berth_plan *plan) {
     // Each fork copies the caller's page tables, and a Swift caller has many: without a stage 1
     // there is one fork instead of two.
     int direct = direct_clone_flags(plan);
-    pid_t pid = berth_raw_fork(direct >= 0 ? (unsigned long)direct : 0, NULL);
+    int born_in_v2 = 0;
+    pid_t pid = fork_into_cgroup(plan, direct >= 0 ? (unsigned long)direct : 0, &born_in_v2);
     if (pid == 0) {
-        if (direct >= 0) direct_init(plan);
-        stage1(plan);
+        if (direct >= 0) direct_init(plan, born_in_v2);
+        stage1(plan, born_in_v2);
     }
     int saved = errno;
     if (pid > 0 && direct >= 0) {

@@ -23,6 +23,8 @@ public protocol CgroupDriver: Sendable {
     /// Writes the limits of the controllers this driver drives.
     func apply(_ resources: Resources) throws(CgroupError)
     func addProcess(_ pid: pid_t) throws(CgroupError)
+    /// Opens what a new process enters this driver's directories through (see CgroupEntryFiles).
+    func openEntryFiles(into files: inout CgroupEntryFiles) throws(CgroupError)
     /// pids in the cgroup and every cgroup below it.
     func processes() throws(CgroupError) -> [pid_t]
     var canFreeze: Bool { get }

@@ -36,6 +36,36 @@ struct ResourceTests {
         return dir + "/pids.max"
     }
 
+    /// The hierarchies of /proc/PID/cgroup that hold `pid` somewhere other than `cgroupPath`
+    /// (named v1 hierarchies such as name=systemd carry no controller and are not berth's).
+    static func hierarchiesElsewhere(pid: String, cgroupPath: String) throws -> [String] {
+        let lines = try FileSystem.readString("/proc/\(pid)/cgroup").split(separator: "\n")
+        return lines.map(String.init).filter { line in
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, !fields[1].hasPrefix("name=") else { return false }
+            return !fields[2].hasSuffix(cgroupPath)
+        }
+    }
+
+    @Test("the init and an exec'd process start inside the container's cgroup in every hierarchy")
+    func processesStartInTheirCgroup() throws {
+        let sandbox = try Sandbox("entry")
+        defer { sandbox.cleanUp() }
+        let id = Self.uniqueID("entry")
+        let bundle = try sandbox.bundle(["sleep", "1000"], name: id)
+        #expect(try sandbox.berth("create", "--bundle", bundle, "--pid-file", sandbox.directory + "/init.pid", id).succeeded)
+        // Still blocked before exec: it entered its cgroups on its own, as its first step.
+        let initPID = try FileSystem.readString(sandbox.directory + "/init.pid")
+        #expect(try Self.hierarchiesElsewhere(pid: initPID, cgroupPath: "/berth/" + id) == [])
+        #expect(try sandbox.berth("start", id).succeeded)
+        let exec = try sandbox.berth("exec", "--detach", "--pid-file", sandbox.directory + "/exec.pid", id, "sleep", "500")
+        #expect(exec.succeeded, "\(exec.err)")
+        let execPID = try FileSystem.readString(sandbox.directory + "/exec.pid")
+        #expect(try Self.hierarchiesElsewhere(pid: execPID, cgroupPath: "/berth/" + id) == [])
+        #expect(try sandbox.berth("delete", "--force", id).succeeded)
+        #expect(TestHost.cgroupDirectories(containing: id).isEmpty)
+    }
+
     @Test("a container over its memory limit is OOM-killed, exits 137 and state says oomKilled")
     func oomKill() throws {
         let sandbox = try Sandbox("oom")

@@ -104,6 +104,15 @@ typedef struct berth_process {
     size_t preserve_fds_count;
 } berth_process;
 
+// The cgroup a new process enters as it starts, without a migration by pid (which waits out an
+// RCU grace period under the kernel's global threadgroup lock). -1 / 0 entries = none.
+typedef struct berth_cgroup_entry {
+    int v2_directory;          // clone3(CLONE_INTO_CGROUP) starts the first child in it
+    int v2_procs;              // the child writes "0" here when the kernel lacks CLONE_INTO_CGROUP
+    const int *v1_tasks;       // the child writes "0" to each: a lone thread moving itself
+    size_t v1_tasks_count;
+} berth_cgroup_entry;
+
 enum berth_plan_mode {
     BERTH_PLAN_CREATE = 0,     // a new container: namespaces, rootfs, then block on the exec fifo
     BERTH_PLAN_EXEC = 1,       // join an existing container's namespaces and exec right away
@@ -111,6 +120,10 @@ enum berth_plan_mode {
 
 typedef struct berth_plan {
     int mode;                          // berth_plan_mode
+
+    // Entered by the first child before anything else; every one of these fds is closed in the
+    // child right after, so none reaches the container.
+    berth_cgroup_entry cgroup;
 
     const berth_namespace *namespaces;
     size_t namespaces_count;
@@ -151,11 +164,10 @@ typedef struct berth_plan {
 enum berth_sync_type {
     BERTH_SYNC_ID_MAPS = 1,     // child -> parent: write /proc/<pid>/{uid,gid}_map, setgroups
     BERTH_SYNC_ID_MAPS_DONE,    // parent -> child
-    BERTH_SYNC_INIT_PID,        // child -> parent: `value` is the init's pid (host view); the
-                                // parent puts it in its cgroup and sets oom_score_adj
+    BERTH_SYNC_INIT_PID,        // child -> parent: `value` is the init's pid (host view), already
+                                // in its cgroup; the parent sets oom_score_adj
     BERTH_SYNC_INIT_GO,         // parent -> child: payload is the state JSON for hooks. In CREATE
-                                // mode the child prepares the rootfs before waiting for it, so
-                                // the cgroup migration overlaps the mounts
+                                // mode the child prepares the rootfs before waiting for it
     BERTH_SYNC_HOOKS,           // child -> parent: mounts done, before pivot_root; run prestart,
                                 // createRuntime and createContainer hooks now
     BERTH_SYNC_HOOKS_DONE,      // parent -> child

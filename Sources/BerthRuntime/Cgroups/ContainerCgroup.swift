@@ -41,7 +41,12 @@ struct ContainerCgroup: Codable, Sendable {
 
     var isFrozen: Bool { (try? cgroup.freezerState()) == .frozen }
 
-    func add(pid: pid_t) throws { try Self.wrap { () throws(CgroupError) in try cgroup.addProcess(pid) } }
+    /// What the container's processes enter the cgroup through as they start; the caller closes it.
+    func openEntryFiles() throws -> CgroupEntryFiles {
+        var files = CgroupEntryFiles()
+        try Self.wrap { () throws(CgroupError) in files = try cgroup.openEntryFiles() }
+        return files
+    }
     func processIDs() -> [pid_t] { (try? cgroup.processes()) ?? [] }
     func freeze() throws { try Self.wrap { () throws(CgroupError) in try cgroup.freeze() } }
     func thaw() throws { try Self.wrap { () throws(CgroupError) in try cgroup.thaw() } }

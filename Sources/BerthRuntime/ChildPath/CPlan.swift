@@ -1,3 +1,4 @@
+import BerthCgroups
 import CBerth
 #if canImport(Glibc)
 import Glibc
@@ -5,9 +6,12 @@ import Glibc
 
 extension ChildPlan {
     /// Lays the plan out as a `berth_plan` in C memory owned by `memory`.
-    func cPlan(in memory: CMemory, syncFD: Int32, stateDirFD: Int32, execFifoName: String?) -> berth_plan {
+    func cPlan(in memory: CMemory, syncFD: Int32, stateDirFD: Int32, execFifoName: String?, cgroup: CgroupEntryFiles?) -> berth_plan {
         var plan = berth_plan()
         plan.mode = Int32(mode == .create ? BERTH_PLAN_CREATE.rawValue : BERTH_PLAN_EXEC.rawValue)
+        let entry = cgroup ?? CgroupEntryFiles()
+        plan.cgroup = berth_cgroup_entry(v2_directory: entry.v2Directory, v2_procs: entry.v2Procs,
+                                         v1_tasks: memory.array(entry.v1Tasks), v1_tasks_count: entry.v1Tasks.count)
         let namespaces = self.namespaces.map { namespace in
             berth_namespace(type: namespace.type, path: memory.optionalString(namespace.path), field: memory.string(namespace.field))
         }

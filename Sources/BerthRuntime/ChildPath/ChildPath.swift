@@ -1,3 +1,4 @@
+import BerthCgroups
 import BerthLinux
 import CBerth
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 struct ChildPathHandlers {
     /// Write uid_map, gid_map (and setgroups) of this pid.
     var writeIDMaps: (pid_t) throws -> Void = { _ in }
-    /// The init (or exec'd process) exists: place it in its cgroup; return the state JSON it
+    /// The init (or exec'd process) exists, already in its cgroup; return the state JSON it
     /// hands to startContainer hooks.
     var initStarted: (pid_t) throws -> [UInt8] = { _ in [] }
     /// Mounts are done, pivot_root is next: run prestart, createRuntime, createContainer hooks.
@@ -27,14 +28,15 @@ enum ChildPath {
     static let largestChildMessage = 4096
 
     /// Runs the plan until the init is ready (create) or the process has exec'd (exec), and
-    /// returns its pid. On any failure the child processes are killed and reaped before this throws.
-    static func run(_ plan: ChildPlan, stateDirFD: Int32 = -1, execFifoName: String? = nil, handlers: ChildPathHandlers) throws -> pid_t {
+    /// returns its pid. The process starts inside `cgroup` (the caller closes its files). On any
+    /// failure the child processes are killed and reaped before this throws.
+    static func run(_ plan: ChildPlan, stateDirFD: Int32 = -1, execFifoName: String? = nil, cgroup: CgroupEntryFiles?, handlers: ChildPathHandlers) throws -> pid_t {
         var pair: [Int32] = [-1, -1]
         try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) }
         let parentFD = pair[0]
         defer { close(parentFD) }
         let memory = CMemory()
-        var cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: execFifoName)
+        var cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: execFifoName, cgroup: cgroup)
         let stage1 = berth_plan_start(&cPlan)
         let startError = Errno.current
         close(pair[1])

@@ -66,6 +66,11 @@ extension Runtime {
             let (cgroup, limits) = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
             record.cgroup = cgroup
             try store.save(record)
+            // The limits are on before the init exists: it starts inside the cgroup and makes
+            // its device nodes there.
+            try cgroup.applyLimits(limits)
+            let cgroupEntry = try cgroup.openEntryFiles()
+            defer { cgroupEntry.close() }
 
             var builder = builderBase
             builder.cgroupDirectories = cgroup.mountDirectories
@@ -92,10 +97,6 @@ extension Runtime {
             var handlers = ChildPathHandlers()
             handlers.writeIDMaps = { pid in try IDMaps.write(linux: spec.linux, pid: pid) }
             handlers.initStarted = { pid in
-                // The limits go on while the init makes its mounts: nothing of the container
-                // runs before it hears back from us.
-                try cgroup.applyLimits(limits)
-                try cgroup.add(pid: pid)
                 if let score = spec.process?.oomScoreAdj {
                     try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
                 }
@@ -111,7 +112,7 @@ extension Runtime {
                 try runner.run(.createContainer, containerNamespacesOf: pid, types: plan.joinableNamespaceMask)
             }
             log.debug("create \(id): starting the container process")
-            _ = try ChildPath.run(plan, stateDirFD: directoryFD.rawValue, execFifoName: StateStore.execFifoName, handlers: handlers)
+            _ = try ChildPath.run(plan, stateDirFD: directoryFD.rawValue, execFifoName: StateStore.execFifoName, cgroup: cgroupEntry, handlers: handlers)
             if consoleFD >= 0 { close(consoleFD); consoleFD = -1 }
             record.status = .created
             try store.save(record)

@@ -68,14 +68,11 @@ extension Runtime {
             (callerEnd, consoleFD) = try ConsoleSocket.open(options.consoleSocket)
             plan.process.consoleSocket = consoleFD
         }
-        var handlers = ChildPathHandlers()
-        handlers.initStarted = { pid in
-            try record.cgroup?.add(pid: pid)
-            return []
-        }
         let pid: pid_t
         do {
-            pid = try ChildPath.run(plan, handlers: handlers)
+            let entry = try record.cgroup?.openEntryFiles()
+            defer { entry?.close() }
+            pid = try ChildPath.run(plan, cgroup: entry, handlers: ChildPathHandlers())
         } catch {
             throw RuntimeError("exec: \(error)")
         }
