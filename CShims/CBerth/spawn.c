@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -77,6 +78,8 @@ int berth_pidfd_wait(int pidfd, int *status, int options) {
 int berth_set_child_subreaper(int on) { return prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0); }
 
 int berth_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+
+int berth_has_dynamic_loader(void) { return getauxval(AT_BASE) != 0; }
 
 // ---- berth_spawn ---------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import Testing
 /// A fake discovery root: two NVIDIA GPUs and the control node as real character devices
 /// (major 195), described by the driver's /proc information files. No driver is behind them, so
 /// opening an allowed node gives ENXIO and a refused one EPERM from the devices controller.
-private func makeFakeGPURoot(in directory: String) throws -> String {
+/// `minors` are the minor numbers of the GPUs at PCI addresses 0000:01:00.0 and 0000:02:00.0.
+private func makeFakeGPURoot(in directory: String, minors: (Int, Int) = (0, 1)) throws -> String {
     let root = directory + "/gpu-root"
     for name in ["0000:01:00.0", "0000:02:00.0"] {
         try TestHost.run(["/bin/mkdir", "-p", root + "/dev", root + "/proc/driver/nvidia/gpus/" + name])
@@ -16,8 +17,8 @@ private func makeFakeGPURoot(in directory: String) throws -> String {
         let made = try TestHost.run(["/bin/mknod", "-m", "666", root + "/dev/" + name, "c", "195", minor])
         #expect(made.succeeded, "mknod \(name): \(made.err)")
     }
-    for (address, uuid, minor) in [("0000:01:00.0", "GPU-00000000-1111-2222-3333-444444444444", 0),
-                                   ("0000:02:00.0", "GPU-55555555-6666-7777-8888-999999999999", 1)] {
+    for (address, uuid, minor) in [("0000:01:00.0", "GPU-00000000-1111-2222-3333-444444444444", minors.0),
+                                   ("0000:02:00.0", "GPU-55555555-6666-7777-8888-999999999999", minors.1)] {
         let text = """
             Model: \t\t Tesla T4
             IRQ:   \t\t 35
@@ -100,6 +101,21 @@ struct GPUTests {
         #expect(table.succeeded, "\(table.err)")
         #expect(table.out.split(separator: "\n").count == 3)
         #expect(table.out.contains(secondUUID))
+    }
+
+    @Test("without NVML (berth is static) GPUs are numbered by PCI address, as NVML numbers them, not by minor")
+    func pciOrder() throws {
+        let sandbox = try Sandbox("gpu-order")
+        defer { sandbox.cleanUp() }
+        let root = try makeFakeGPURoot(in: sandbox.directory, minors: (1, 0))
+        let gpus = GPUInventory.scan(root: root).gpus
+        #expect(gpus.map(\.minor) == [1, 0])
+        #expect(gpus.map(\.index) == [0, 1])
+        #expect(gpus.map(\.devicePaths) == [["/dev/nvidia1"], ["/dev/nvidia0"]])
+        // The static berth binary answers the same.
+        let listed = try TestHost.run([TestHost.berthBinary, "gpus", "--discovery-root", root, "--format", "json"])
+        #expect(listed.succeeded, "\(listed.err)")
+        #expect(try JSONDecoder().decode([GPU].self, from: Data(listed.standardOutput)) == gpus)
     }
 
     @Test("injection adds the GPU's node, the control node, allow rules and the environment")

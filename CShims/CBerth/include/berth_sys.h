@@ -45,6 +45,9 @@ int berth_pidfd_send_signal(int pidfd, int signal);
 int berth_pidfd_wait(int pidfd, int *status, int options);
 int berth_set_child_subreaper(int on);
 int berth_set_parent_death_signal(int signal);
+// 1 when this process was started through a dynamic loader (getauxval(AT_BASE) != 0), 0 when
+// it is statically linked. <sys/auxv.h> is not in Swift's Glibc module.
+int berth_has_dynamic_loader(void);
 
 // ---- files -----------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ public struct GPU: Sendable, Codable, Equatable {
     }
 
     public var vendor: Vendor
-    /// The index containers ask for in `org.berth.gpus`: NVIDIA GPUs first (in NVML order, or
-    /// by minor number without NVML), then AMD GPUs by render node.
+    /// The index containers ask for in `org.berth.gpus`: NVIDIA GPUs first (in NVML order; without
+    /// NVML by PCI address as NVML orders them, then by minor number), then AMD GPUs by render node.
     public var index: Int
     /// The minor number of the GPU's own device node (/dev/nvidiaN, /dev/dri/renderDN).
     public var minor: UInt32
@@ -98,20 +98,24 @@ public enum GPUInventory {
             guard let node = DeviceNode.lookup(base + "/dev/" + name), node.isCharacter, node.major == nvidiaMajor else { continue }
             gpus.append(GPU(vendor: .nvidia, index: 0, minor: node.minor, devicePaths: ["/dev/" + name]))
         }
-        gpus.sort { $0.minor < $1.minor }
         let information = nvidiaInformation(base: base)
         for i in gpus.indices {
             guard let info = information[gpus[i].minor] else { continue }
             gpus[i].name = info.model
             gpus[i].uuid = info.uuid
         }
-        return gpus
+        // NVML's order, so that berth (no NVML in a static binary) and berthd agree on indices.
+        // Nodes the driver's files do not describe come last.
+        func order(_ gpu: GPU) -> (String, UInt32) { (information[gpu.minor]?.address ?? "~", gpu.minor) }
+        return gpus.sorted { order($0) < order($1) }
     }
 
     struct NvidiaInformation: Equatable {
         var model: String?
         var uuid: String?
         var minor: UInt32?
+        /// The PCI address the driver's directory is named by ("0000:3b:00.0").
+        var address: String?
     }
 
     /// Each /proc/driver/nvidia/gpus/<pci address>/information, keyed by device minor.
@@ -120,7 +124,8 @@ public enum GPUInventory {
         var result: [UInt32: NvidiaInformation] = [:]
         for address in (try? FileSystem.listDirectory(directory)) ?? [] {
             guard let text = try? FileSystem.readString(directory + "/" + address + "/information") else { continue }
-            let info = parseInformation(text)
+            var info = parseInformation(text)
+            info.address = address.lowercased()
             if let minor = info.minor { result[minor] = info }
         }
         return result

@@ -1,3 +1,4 @@
+import CBerth
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,6 +23,11 @@ enum NVML {
 
     /// The GPUs NVML reports, in its order; `.failure` says why NVML could not be asked.
     static func devices() -> Swift.Result<[GPU], Unavailable> {
+        // A process started without a dynamic loader (berth is linked statically) would bring a
+        // second C library in with NVML; the driver's /proc files, in the same order, serve it.
+        guard berth_has_dynamic_loader() != 0 else {
+            return .failure(Unavailable(message: "\(library) is not loaded into a statically linked process"))
+        }
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
             return .failure(Unavailable(message: "\(library) not loadable"))
         }
