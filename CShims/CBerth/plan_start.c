@@ -167,8 +167,14 @@ static __attribute__((noreturn)) void stage2_create(berth_child *c) {
     berth_child_setup_stdio(c);
     berth_child_chdir_and_resolve(c);
 
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    // Waiting on the fifo, the init outlives the caller (`create` returns); waiting for START,
+    // it must not: if the caller dies, EOF ends it.
+    if (!p->start_on_sync) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     berth_child_send(c, BERTH_SYNC_READY, 0, NULL, 0);
+    if (p->start_on_sync) {
+        berth_child_expect(c, BERTH_SYNC_START, NULL, 0);
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    }
     close(c->sync_fd);
     c->sync_fd = -1;
     c->after_ready = 1;

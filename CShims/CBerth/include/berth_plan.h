@@ -151,6 +151,10 @@ typedef struct berth_plan {
     int sync_fd;                       // child end of a SOCK_SEQPACKET socketpair (see below)
     int state_dir_fd;                  // O_PATH|O_DIRECTORY fd of the container's state dir
     const char *exec_fifo_name;        // name of the fifo inside state_dir_fd; NULL in EXEC mode
+                                       // and when the caller starts the init itself (below)
+    int start_on_sync;                 // CREATE: after READY, wait for START on the sync socket
+                                       // instead of the exec fifo (`run`: the process that
+                                       // created the container starts it; EOF = it died)
     int run_create_hooks;              // stop before pivot_root so the parent can run hooks
     const berth_hook *start_hooks;     // startContainer hooks, run in the container after start
     size_t start_hooks_count;
@@ -174,6 +178,8 @@ enum berth_sync_type {
     BERTH_SYNC_READY,           // child -> parent: set up; about to block on the exec fifo
                                 // (CREATE) or to execve (EXEC)
     BERTH_SYNC_ERROR,           // child -> parent: payload is "field: step detail: strerror"
+    BERTH_SYNC_START,           // parent -> child, with start_on_sync: go on to exec. The child
+                                // then closes its end: EOF tells the parent it is past this
 };
 
 typedef struct berth_sync_header {

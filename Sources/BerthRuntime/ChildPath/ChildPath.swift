@@ -27,16 +27,34 @@ enum ChildPath {
     /// The child sends at most an error line (built in 2 KiB); a longer message would be cut.
     static let largestChildMessage = 4096
 
+    /// How a created init is released: it waits on the exec fifo for `start` (another berth
+    /// process), or for START on the sync socket from the one that created it (`run`).
+    enum Release {
+        case execFifo(stateDirFD: Int32, name: String)
+        case startLine
+    }
+
     /// Runs the plan until the init is ready (create) or the process has exec'd (exec), and
-    /// returns its pid. The process starts inside `cgroup` (the caller closes its files). On any
-    /// failure the child processes are killed and reaped before this throws.
-    static func run(_ plan: ChildPlan, stateDirFD: Int32 = -1, execFifoName: String? = nil, cgroup: CgroupEntryFiles?, handlers: ChildPathHandlers) throws -> pid_t {
+    /// returns its pid, with the sync socket's end for `.startLine` (see `release(_:)`). The
+    /// process starts inside `cgroup` (the caller closes its files). On any failure the child
+    /// processes are killed and reaped before this throws.
+    static func run(_ plan: ChildPlan, release: Release? = nil, cgroup: CgroupEntryFiles?, handlers: ChildPathHandlers) throws -> (pid: pid_t, startLine: FileDescriptor?) {
         var pair: [Int32] = [-1, -1]
         try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) }
         let parentFD = pair[0]
-        defer { close(parentFD) }
+        var keepParentFD = false
+        defer { if !keepParentFD { close(parentFD) } }
         let memory = CMemory()
-        var cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: execFifoName, cgroup: cgroup)
+        var cPlan: berth_plan
+        switch release {
+        case .execFifo(let stateDirFD, let name)?:
+            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: name, cgroup: cgroup)
+        case .startLine?:
+            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: -1, execFifoName: nil, cgroup: cgroup)
+            cPlan.start_on_sync = 1
+        case nil:
+            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: -1, execFifoName: nil, cgroup: cgroup)
+        }
         let stage1 = berth_plan_start(&cPlan)
         let startError = Errno.current
         close(pair[1])
@@ -68,7 +86,7 @@ enum ChildPath {
                 if length < 0 { throw SystemError("read from the container process") }
                 if length == 0 && header.type == 0 {
                     // EOF: an exec'd process closed its end by execve; anything else died silently.
-                    if plan.mode == .exec && initPID > 0 { return initPID }
+                    if plan.mode == .exec && initPID > 0 { return (initPID, nil) }
                     throw ChildPathError(message: "the container process exited during set-up without saying why")
                 }
                 let text = String(decoding: payload[0..<max(0, length)], as: UTF8.self)
@@ -86,7 +104,9 @@ enum ChildPath {
                     try handlers.runCreateHooks(initPID)
                     try send(parentFD, BERTH_SYNC_HOOKS_DONE)
                 case Int(BERTH_SYNC_READY.rawValue):
-                    return initPID
+                    guard case .startLine? = release else { return (initPID, nil) }
+                    keepParentFD = true
+                    return (initPID, FileDescriptor(rawValue: parentFD))
                 case Int(BERTH_SYNC_ERROR.rawValue):
                     throw ChildPathError(message: text)
                 default:
@@ -101,6 +121,21 @@ enum ChildPath {
             abandon()
             throw pendingChildError(parentFD) ?? error
         }
+    }
+
+    /// Releases an init waiting for START on `startLine`; returns once the init has closed its
+    /// end, which it does right after START (or by dying). Closes `startLine`. False when the
+    /// init was gone before START could be sent.
+    static func release(_ startLine: FileDescriptor) -> Bool {
+        defer { startLine.close() }
+        let sent = berth_sync_send(startLine.rawValue, BERTH_SYNC_START.rawValue, 0, nil, 0) == 0
+        var byte: UInt8 = 0
+        // Nothing else comes after READY: the child reports later failures on its stderr.
+        while true {
+            var header = berth_sync_header()
+            if berth_sync_recv(startLine.rawValue, &header, &byte, 1) < 0 || header.type == 0 { break }
+        }
+        return sent
     }
 
     /// An ERROR message the (reaped) child left on the socket.

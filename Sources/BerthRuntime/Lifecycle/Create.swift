@@ -32,11 +32,16 @@ extension Runtime {
         /// The pty master when the terminal came back to the caller.
         var master: FileDescriptor?
         var lock: ContainerLock
+        /// With `startedByCaller`: what releases the init (ChildPath.release). Closing it
+        /// instead ends the init.
+        var startLine: FileDescriptor?
     }
 
     /// Creates the container; with `terminalToCaller` a pty master for a process that asks for a
     /// terminal comes back to us instead of going to a console socket. The caller unlocks it.
-    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool) throws -> CreatedContainer {
+    /// With `startedByCaller` (`run`) the init waits for the caller's START instead of an exec
+    /// fifo, which only a separate `start` needs.
+    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool, startedByCaller: Bool = false) throws -> CreatedContainer {
         let bundle = try absoluteBundle(options.bundle)
         let (loaded, document) = try OCIJSON.loadDocument(Spec.self, path: bundle + "/config.json", source: "config.json")
         try loaded.validate()
@@ -58,6 +63,7 @@ extension Runtime {
         var record = ContainerRecord(id: id, bundle: bundle, rootfs: "", specDocument: specDocument)
         var consoleFD: Int32 = -1
         var callerEnd: Int32 = -1
+        var startLine: FileDescriptor?
         // State is written twice: once the cgroup exists (so `delete --force` after a killed
         // create finds it; before that the claimed directory alone is enough), and at the end.
         do {
@@ -81,17 +87,20 @@ extension Runtime {
             }
             plan.process.preserveFDs = (0..<options.preserveFDs).map { 3 + Int32($0) }
 
-            let directory = store.directory(of: id)
-            try sys("mkfifo \(directory)/\(StateStore.execFifoName)") { mkfifo(directory + "/" + StateStore.execFifoName, 0o622) }
-            if plan.waitForIDMaps {
-                // The init opens the fifo as the container's root, which is another uid here.
+            var directoryFD: FileDescriptor?
+            defer { directoryFD?.close() }
+            if !startedByCaller {
+                let directory = store.directory(of: id)
                 let fifo = directory + "/" + StateStore.execFifoName
-                let owner = IDMaps.hostID(of: 0, in: spec.linux?.uidMappings)
-                let group = IDMaps.hostID(of: 0, in: spec.linux?.gidMappings)
-                try sys("chown \(fifo)") { chown(fifo, owner, group) }
+                try sys("mkfifo \(fifo)") { mkfifo(fifo, 0o622) }
+                if plan.waitForIDMaps {
+                    // The init opens the fifo as the container's root, which is another uid here.
+                    let owner = IDMaps.hostID(of: 0, in: spec.linux?.uidMappings)
+                    let group = IDMaps.hostID(of: 0, in: spec.linux?.gidMappings)
+                    try sys("chown \(fifo)") { chown(fifo, owner, group) }
+                }
+                directoryFD = try FileDescriptor.open(directory, O_PATH | O_DIRECTORY)
             }
-            let directoryFD = try FileDescriptor.open(directory, O_PATH | O_DIRECTORY)
-            defer { directoryFD.close() }
 
             let hooks = spec.hooks
             var handlers = ChildPathHandlers()
@@ -112,7 +121,8 @@ extension Runtime {
                 try runner.run(.createContainer, containerNamespacesOf: pid, types: plan.joinableNamespaceMask)
             }
             log.debug("create \(id): starting the container process")
-            _ = try ChildPath.run(plan, stateDirFD: directoryFD.rawValue, execFifoName: StateStore.execFifoName, cgroup: cgroupEntry, handlers: handlers)
+            let release: ChildPath.Release = directoryFD.map { .execFifo(stateDirFD: $0.rawValue, name: StateStore.execFifoName) } ?? .startLine
+            startLine = try ChildPath.run(plan, release: release, cgroup: cgroupEntry, handlers: handlers).startLine
             if consoleFD >= 0 { close(consoleFD); consoleFD = -1 }
             record.status = .created
             try store.save(record)
@@ -125,8 +135,9 @@ extension Runtime {
                 close(callerEnd)
             }
             locked = false
-            return CreatedContainer(record: record, master: master, lock: lock)
+            return CreatedContainer(record: record, master: master, lock: lock, startLine: startLine)
         } catch {
+            startLine?.close()
             if consoleFD >= 0 { close(consoleFD) }
             if callerEnd >= 0 { close(callerEnd) }
             removeAfterFailure(record)

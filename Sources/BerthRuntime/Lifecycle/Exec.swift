@@ -72,7 +72,7 @@ extension Runtime {
         do {
             let entry = try record.cgroup?.openEntryFiles()
             defer { entry?.close() }
-            pid = try ChildPath.run(plan, cgroup: entry, handlers: ChildPathHandlers())
+            pid = try ChildPath.run(plan, cgroup: entry, handlers: ChildPathHandlers()).pid
         } catch {
             throw RuntimeError("exec: \(error)")
         }

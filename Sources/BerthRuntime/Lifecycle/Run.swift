@@ -8,7 +8,7 @@ extension Runtime {
     /// create + start; in the foreground, waits and returns the exit status as a shell would
     /// (128 + signal), then deletes the container unless `keep`.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws -> Int32 {
-        let created = try createContainer(id: id, options: options, terminalToCaller: !detach)
+        let created = try createContainer(id: id, options: options, terminalToCaller: !detach, startedByCaller: true)
         let master = created.master
         defer { master?.close() }
         // Still under create's lock: nobody can act on the container between create and start,
@@ -17,9 +17,14 @@ extension Runtime {
         do {
             defer { created.lock.unlock() }
             // The init is our child (directly, or through CLONE_PARENT): we hold it by pidfd and reap it.
-            process = try ProcessHandle.open(pid: created.record.pid)
             do {
-                try start(created.record)
+                process = try ProcessHandle.open(pid: created.record.pid)
+            } catch {
+                created.startLine?.close()
+                throw error
+            }
+            do {
+                try start(created.record, startLine: created.startLine)
             } catch {
                 process.close()
                 throw error

@@ -10,14 +10,21 @@ extension Runtime {
         try withLockedContainer(id) { record, _ in try start(record) }
     }
 
-    /// Starts the container of `record`; the caller holds its lock.
-    func start(_ record: ContainerRecord) throws {
-        let status = status(of: record)
-        guard status == .created else {
-            throw RuntimeError("cannot start container \"\(record.id)\": it is \(status.rawValue), not created")
+    /// Starts the container of `record`; the caller holds its lock. With a `startLine` the
+    /// init waits on it (`run`), not on the exec fifo.
+    func start(_ record: ContainerRecord, startLine: FileDescriptor? = nil) throws {
+        if let startLine {
+            guard ChildPath.release(startLine) else {
+                throw RuntimeError("cannot start container \"\(record.id)\": its process exited before start")
+            }
+        } else {
+            let status = status(of: record)
+            guard status == .created else {
+                throw RuntimeError("cannot start container \"\(record.id)\": it is \(status.rawValue), not created")
+            }
+            // No state write: with the exec fifo gone, the status reads as running.
+            try releaseInit(of: record)
         }
-        // No state write: with the exec fifo gone, the status reads as running.
-        try releaseInit(of: record)
         log.debug("start \(record.id): released pid \(record.pid)")
         do {
             try HookRunner(hooks: try record.hooks(), state: record.ociStateJSON(status: .running)).run(.poststart)
