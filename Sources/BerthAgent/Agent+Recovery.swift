@@ -60,7 +60,7 @@ extension Agent {
         if record.bootID != bootID {
             // Its processes, cgroups and runtime state died with the old boot. RUNNING is not
             // checkpointed: the run's started marker says it.
-            let started = !record.status.state.isTerminal && FileSystem.exists(layout.startedMarker(run))
+            let started = !record.status.state.isTerminal && layout.hasStarted(run)
             let last = started && [.staging, .starting].contains(record.status.state) ? TaskState.running : record.status.state
             TaskBundle.discard(layout.bundle(run))
             transition(id, .lost, reason: .reboot, message: "the machine rebooted while the task was \(last.rawValue)")
@@ -112,11 +112,11 @@ extension Agent {
             Task { await self.runEnded(id, run: run) }
             return
         }
-        if !FileSystem.exists(layout.startedMarker(run)), record.status.state == .staging {
+        if !layout.hasStarted(run), record.status.state == .staging {
             // Its supervisor is making the container: the monitor reports RUNNING.
             transition(id, .starting, checkpoint: false)
         }
-        if FileSystem.exists(layout.startedMarker(run)) {
+        if layout.hasStarted(run) {
             if record.status.state == .starting || record.status.state == .staging { transition(id, .running) }
             if records[id]?.status.state == .running { startHealthChecks(id) }
             if records[id]?.status.state == .killing {

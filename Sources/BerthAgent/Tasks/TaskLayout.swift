@@ -5,7 +5,8 @@ import BerthLinux
 ///     tasks/ID/task.json          the checkpoint (definition, allocation, last status)
 ///     tasks/ID/sandbox/           cwd of a plain task, /mnt/sandbox of a container task
 ///     tasks/ID/runs/N/            one per launch (restarts add runs): the supervisor's files
-///         supervisor.json started exit.json init.pid runtime.log stdout stderr ...
+///         supervisor.json init.pid started exit.json runtime.log stdout stderr ...
+///         (init.pid appears when the container has started, `started` when berth run is done)
 ///         (the directory itself is the run's lock: see SupervisorLauncher)
 ///     tasks/ID/runs/N/bundle/     the OCI bundle of that run
 public struct TaskLayout: Sendable {
@@ -30,6 +31,13 @@ public struct TaskLayout: Sendable {
     /// SupervisorLauncher): the run directory itself, so that no file is made for it.
     public func supervisorLock(_ run: Int) -> String { runDirectory(run) }
     public func startedMarker(_ run: Int) -> String { runDirectory(run) + "/started" }
+    /// The pid file `berth run` writes once the container has started (before the supervisor's
+    /// `started`, which waits for `berth run` to exit): the first sign that the task runs.
+    public func initPIDFile(_ run: Int) -> String { runDirectory(run) + "/init.pid" }
+    /// Whether the run's container has started, by either mark.
+    public func hasStarted(_ run: Int) -> Bool {
+        FileSystem.exists(initPIDFile(run)) || FileSystem.exists(startedMarker(run))
+    }
     public func exitRecord(_ run: Int) -> String { runDirectory(run) + "/exit.json" }
     public func log(_ run: Int, stream: LogStream) -> String { runDirectory(run) + "/" + stream.rawValue }
 

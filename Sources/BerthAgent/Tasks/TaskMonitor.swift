@@ -6,8 +6,10 @@ import Glibc
 #endif
 
 /// Watches every supervised run from one thread: the supervisor's pidfd says when it is gone,
-/// and inotify on the run directory says when the task was started (the supervisor renames
-/// `started` into place) or ended (`exit.json`). Events go to the agent through `deliver`.
+/// and inotify on the run directory says when the task was started: `berth run` renames its
+/// pid file `init.pid` into place once the container has started (the supervisor's `started`,
+/// after `berth run` has exited, counts too if it comes first). Each run's start is delivered
+/// once. Events go to the agent through `deliver`.
 final class TaskMonitor: Sendable {
     enum Event: Sendable {
         case started(taskID: String, run: Int)
@@ -20,7 +22,10 @@ final class TaskMonitor: Sendable {
         var run: Int
         var supervisor: ProcessHandle
         var directoryWatch: Int32
+        var startDelivered = false
     }
+
+    static let startMarks: Set<String> = ["init.pid", "started"]
 
     private struct State {
         var watches: [String: Watch] = [:]
@@ -58,8 +63,8 @@ final class TaskMonitor: Sendable {
             return old
         }
         if let previous { forget(previous) }
-        // The supervisor may have started the task before the watch existed.
-        if FileSystem.exists(runDirectory + "/started") { deliver(.started(taskID: taskID, run: run)) }
+        // The task may have started before the watch existed.
+        if Self.startMarks.contains(where: { FileSystem.exists(runDirectory + "/" + $0) }) { deliverStart(directoryWatch: wd) }
         poke()
     }
 
@@ -71,6 +76,17 @@ final class TaskMonitor: Sendable {
     private func forget(_ watch: Watch) {
         if watch.directoryWatch >= 0 { inotify_rm_watch(inotify.rawValue, watch.directoryWatch) }
         watch.supervisor.close()
+    }
+
+    /// `started` for the run watched through `directoryWatch`, unless it had it already.
+    private func deliverStart(directoryWatch wd: Int32) {
+        let first = state.withLock { state -> Watch? in
+            guard let key = state.watches.first(where: { $0.value.directoryWatch == wd })?.key,
+                  state.watches[key]?.startDelivered == false else { return nil }
+            state.watches[key]?.startDelivered = true
+            return state.watches[key]
+        }
+        if let first { deliver(.started(taskID: first.taskID, run: first.run)) }
     }
 
     private func poke() {
@@ -120,10 +136,8 @@ final class TaskMonitor: Sendable {
                 offset += 16 + length
                 // Looked up now, not in the list this poll began with: a run watched since then
                 // may already have been started, and its event comes only once. (An event read
-                // before `watch` records the run is caught by its own check for `started`.)
-                if name == "started", let watch = state.withLock({ state in state.watches.values.first { $0.directoryWatch == wd } }) {
-                    deliver(.started(taskID: watch.taskID, run: watch.run))
-                }
+                // before `watch` records the run is caught by its own check for the marks.)
+                if Self.startMarks.contains(name) { deliverStart(directoryWatch: wd) }
             }
         }
     }

@@ -6,9 +6,13 @@ import Glibc
 
 extension Runtime {
     /// create + start; in the foreground, waits and returns the exit status as a shell would
-    /// (128 + signal), then deletes the container unless `keep`.
+    /// (128 + signal), then deletes the container unless `keep`. The pid file is written once
+    /// the container has started, as runc's `run` does: its appearance says the process runs
+    /// (berthd reports RUNNING on it, without waiting for this process to exit).
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws -> Int32 {
-        let created = try createContainer(id: id, options: options, terminalToCaller: !detach, startedByCaller: true)
+        var createOptions = options
+        createOptions.pidFile = nil
+        let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedByCaller: true)
         let master = created.master
         defer { master?.close() }
         // Still under create's lock: nobody can act on the container between create and start,
@@ -25,6 +29,9 @@ extension Runtime {
             }
             do {
                 try start(created.record, startLine: created.startLine)
+                if let pidFile = options.pidFile {
+                    try FileSystem.writeAtomically(Array(String(created.record.pid).utf8), to: absolutePath(pidFile), durable: false)
+                }
             } catch {
                 process.close()
                 throw error
