@@ -183,9 +183,11 @@ def main():
     parser.add_argument("--state-tmpfs", action="store_true",
                         help="berthd's --state-dir on a tmpfs too: on these VMs the disk is an ext4 without a journal, "
                              "where making a file scans past every recently deleted inode")
+    parser.add_argument("--state-parent", default="/tmp",
+                        help="where berthd's --state-dir is made (a mount point of the filesystem to measure on)")
     args = parser.parse_args()
     args.metrics_port = free_port()
-    directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir="/tmp")
+    directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir=args.state_parent)
     if args.state_tmpfs:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "berth-agent-bench-state", directory], check=True)
     state, sock = f"{directory}/state", f"{directory}/berth.sock"
