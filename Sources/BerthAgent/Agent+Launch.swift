@@ -55,8 +55,8 @@ extension Agent {
             throw error
         }
         do {
+            // The sandbox is made with the bundle, off the way to the checkpoint and supervisor.
             try FileSystem.createDirectory(layout.directory, mode: 0o700)
-            try FileSystem.createDirectory(layout.sandbox, mode: 0o755)
         } catch {
             book.release(taskId: definition.id)
             try? FileSystem.removeTree(layout.directory)
