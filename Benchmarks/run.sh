@@ -11,3 +11,5 @@ Benchmarks/network/run.sh
 Benchmarks/metrics/run.sh
 Benchmarks/agent/run.py --bin .build/release --launches "${LAUNCHES:-1000}" --tasks "${TASKS:-500}"
 Benchmarks/agent/run.py --bin .build/release --launches "${LAUNCHES:-1000}" --tasks "${TASKS:-500}" --runtime-tmpfs
+# As a node keeps them: berthd's state on a journaled ext4 disk of its own, runtime state on a tmpfs.
+Benchmarks/agent/run.py --bin .build/release --launches "${LAUNCHES:-1000}" --tasks "${TASKS:-500}" --runtime-tmpfs --state-fs ext4

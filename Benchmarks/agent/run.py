@@ -3,7 +3,7 @@
 sequential and from 16 concurrent clients; berthd's RSS idle and with many tasks; each
 supervisor's RSS; berthd's CPU per /metrics scrape and recovery time with many running tasks.
 
-Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500] [--runtime-tmpfs]
+Usage: Benchmarks/agent/run.py --bin .build/release [--launches 1000] [--tasks 500] [--runtime-tmpfs] [--state-fs disk|ext4|tmpfs]
 """
 import argparse, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -180,22 +180,31 @@ def main():
     parser.add_argument("--launches", type=int, default=1000)
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--runtime-tmpfs", action="store_true", help="runtime state on a tmpfs of its own (see runtime_root)")
-    parser.add_argument("--state-tmpfs", action="store_true",
-                        help="berthd's --state-dir on a tmpfs too: on these VMs the disk is an ext4 without a journal, "
-                             "where making a file scans past every recently deleted inode")
-    parser.add_argument("--state-parent", default="/tmp",
-                        help="where berthd's --state-dir is made (a mount point of the filesystem to measure on)")
+    parser.add_argument("--state-fs", choices=["disk", "ext4", "tmpfs"], default="disk",
+                        help="where berthd's --state-dir is: a directory under /tmp on this machine's disk (default; on "
+                             "these VMs an ext4 without a journal, where each new file scans past recently deleted "
+                             "inodes, more so the longer files come and go), a fresh journaled ext4 of its own "
+                             "(as a /var/lib/berth disk would be), or a tmpfs")
     args = parser.parse_args()
     args.metrics_port = free_port()
-    directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir=args.state_parent)
-    if args.state_tmpfs:
+    directory = tempfile.mkdtemp(prefix="berth-agent-bench.", dir="/tmp")
+    image = directory + ".ext4"
+    if args.state_fs == "ext4":
+        subprocess.run(["truncate", "-s", "4G", image], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+        subprocess.run(["mount", "-o", "loop", image, directory], check=True)
+    elif args.state_fs == "tmpfs":
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "berth-agent-bench-state", directory], check=True)
     state, sock = f"{directory}/state", f"{directory}/berth.sock"
     # berthd's containers and the `berth run` baseline keep their runtime state on the same
-    # filesystem; berthd's own state (--state-dir) is on disk either way.
+    # filesystem; berthd's own state (--state-dir) is where --state-fs puts it.
     root, fstype = runtime_root(args, directory, "berth-agent-bench")
-    print(f"runtime state on: {fstype}; berthd's state dir on: "
-          + subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", directory], capture_output=True, text=True).stdout.strip())
+    state_fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "-T", directory], capture_output=True, text=True).stdout.split()
+    journal = ""
+    if state_fs and state_fs[0] == "ext4":
+        features = subprocess.run(["tune2fs", "-l", state_fs[1]], capture_output=True, text=True).stdout
+        journal = " with a journal" if "has_journal" in features else " without a journal"
+    print(f"runtime state on: {fstype}; berthd's state dir on: {' '.join(state_fs[:2])}{journal}")
     log = open(f"{directory}/berthd.log", "w")
     agent_root = os.path.join(root, "berthd")
     berthd = start_berthd(args, state, sock, agent_root, log)
@@ -293,9 +302,11 @@ def main():
             shutil.copy(f"{directory}/berthd.log", "/tmp/berth-agent-bench.failed.log")
             print("berthd's log: /tmp/berth-agent-bench.failed.log", file=sys.stderr)
         release_runtime_root(args, root)
-        if args.state_tmpfs:
-            subprocess.run(["umount", "-l", directory])
+        if args.state_fs != "disk":
+            subprocess.run(["umount", directory])
         shutil.rmtree(directory, ignore_errors=True)
+        if os.path.exists(image):
+            os.unlink(image)
 
 
 if __name__ == "__main__":
