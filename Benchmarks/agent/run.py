@@ -202,8 +202,9 @@ def main():
     state_fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "-T", directory], capture_output=True, text=True).stdout.split()
     journal = ""
     if state_fs and state_fs[0] == "ext4":
-        features = subprocess.run(["tune2fs", "-l", state_fs[1]], capture_output=True, text=True).stdout
-        journal = " with a journal" if "has_journal" in features else " without a journal"
+        # The kernel keeps /proc/fs/jbd2/DEVICE-8 for an ext4 mounted with a journal.
+        journaled = os.path.isdir(f"/proc/fs/jbd2/{os.path.basename(state_fs[1])}-8")
+        journal = " with a journal" if journaled else " without a journal"
     print(f"runtime state on: {fstype}; berthd's state dir on: {' '.join(state_fs[:2])}{journal}")
     log = open(f"{directory}/berthd.log", "w")
     agent_root = os.path.join(root, "berthd")
