@@ -303,8 +303,9 @@ def main():
             shutil.copy(f"{directory}/berthd.log", "/tmp/berth-agent-bench.failed.log")
             print("berthd's log: /tmp/berth-agent-bench.failed.log", file=sys.stderr)
         release_runtime_root(args, root)
+        log.close()
         if args.state_fs != "disk":
-            subprocess.run(["umount", directory])
+            subprocess.run(["umount", directory], check=True)
         shutil.rmtree(directory, ignore_errors=True)
         if os.path.exists(image):
             os.unlink(image)
