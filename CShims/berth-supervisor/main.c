@@ -4,8 +4,9 @@
  *
  * berthd runs this once per task and waits for it: it returns (0, or 1 with one error line) as
  * soon as the daemon it leaves behind is set up and DIR/supervisor.json names it. The daemon
- * runs `berth run --detach` (with --gate-fd, only once berthd's go comes through that pipe;
- * at EOF it leaves without), then writes DIR/started; it writes the container's stdout
+ * runs `berth run --detach` (with --gate-fd, berth waits on that pipe for berthd's word that the
+ * bundle is ready, then that the task is durably admitted; at EOF it leaves without a container),
+ * then writes DIR/started; it writes the container's stdout
  * and stderr to DIR/stdout and DIR/stderr (rotated), and writes DIR/exit.json when the
  * container's init has exited. */
 #include "supervisor.h"
@@ -61,7 +62,5 @@ int main(int argc, char **argv)
     }
     report_setup(status_fd, NULL);
     /* Skip atexit and stdio teardown of libraries we never use. */
-    if (gate >= 0 && task_wait_for_gate(gate) < 0)
-        _exit(0);
-    _exit(task_run());
+    _exit(task_run(gate));
 }

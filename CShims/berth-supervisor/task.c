@@ -63,6 +63,8 @@ static struct {
 
     int draining;
     struct timespec deadline;
+    int gated;                        /* berth run waits on berthd's gate */
+    int withdrawn;                    /* ... and berthd withdrew the launch: no record at all */
 } task = {.dirfd = -1, .out_read = -1, .err_read = -1, .signals = -1};
 
 /* ---- set-up (before berthd is told "ok") ---- */
@@ -139,20 +141,16 @@ int task_prepare(const struct options *options, char *error, size_t size)
 
 /* ---- the gate ---- */
 
-int task_wait_for_gate(int gate_fd)
+/* `berth run --gate-fd` exits with this when berthd withdrew the launch (EX_TEMPFAIL). */
+#define RUNTIME_WITHDRAWN 75
+
+/* berthd withdrew the launch (its checkpoint never became durable, or a kill came first) or
+ * died before deciding, and berth removed what it made. Without supervisor.json a recovering
+ * berthd takes the run for never started, and starts it once our lock is free. */
+static void withdrawn(void)
 {
-    char go = 0;
-    ssize_t n;
-    while ((n = read(gate_fd, &go, 1)) < 0 && errno == EINTR) {
-    }
-    close(gate_fd);
-    if (n == 1 && go == 'g')
-        return 0;
-    /* berthd withdrew the launch (its checkpoint never became durable) or died before deciding:
-     * no container was made. Without supervisor.json a recovering berthd takes the run for never
-     * started, and starts it once our lock is free. */
     unlinkat(task.dirfd, SUPERVISOR_JSON, 0);
-    return -1;
+    unlinkat(task.dirfd, STARTED_TEMPORARY, 0);
 }
 
 /* ---- running the runtime ---- */
@@ -166,8 +164,9 @@ static off_t runtime_log_size(void)
 }
 
 /* Starts `berth ... COMMAND` with stdin /dev/null and the given stdout/stderr (-1: /dev/null),
- * the signal dispositions and mask a fresh process expects. Returns its pid, or -1. */
-static pid_t spawn_runtime(char *const argv[], int out, int err)
+ * `gate` (if >= 0) as fd 3, the signal dispositions and mask a fresh process expects. Returns
+ * its pid, or -1. */
+static pid_t spawn_runtime(char *const argv[], int out, int err, int gate)
 {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
@@ -185,6 +184,8 @@ static pid_t spawn_runtime(char *const argv[], int out, int err)
         posix_spawn_file_actions_adddup2(&actions, err, 2);
     else
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (gate >= 0)
+        posix_spawn_file_actions_adddup2(&actions, gate, 3);
 
     posix_spawnattr_init(&attributes);
     sigemptyset(&empty);
@@ -347,6 +348,12 @@ static void mark_started(void)
  * failure with init.pid in place was start's (and run has deleted the container again). */
 static void runtime_ended(int status)
 {
+    if (task.gated && WIFEXITED(status) && WEXITSTATUS(status) == RUNTIME_WITHDRAWN) {
+        withdrawn();
+        task.withdrawn = 1;
+        begin_drain();
+        return;
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         enum phase phase = faccessat(task.dirfd, INIT_PID, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? PHASE_START : PHASE_CREATE;
         unlinkat(task.dirfd, STARTED_TEMPORARY, 0);
@@ -434,7 +441,7 @@ static int verdict_known(void)
         return 0;
     if (task.init > 0 && !task.init_reaped)
         return 0;
-    return task.failed || (task.phase == PHASE_RUN && task.init_reaped);
+    return task.failed || task.withdrawn || (task.phase == PHASE_RUN && task.init_reaped);
 }
 
 static int finished(void)
@@ -496,14 +503,24 @@ static int write_exit_json(void)
     return -1;
 }
 
-int task_run(void)
+int task_run(int gate_fd)
 {
     const struct options *o = task.options;
-    char *argv[] = {(char *)o->berth, "--root", (char *)o->runtime_root, "--log", task.runtime_log_path,
-                    "--log-format", "json", "run", "--detach", "--bundle", (char *)o->bundle,
-                    "--pid-file", task.init_pid_path, (char *)o->container_id, NULL};
+    char *argv[18] = {(char *)o->berth, "--root", (char *)o->runtime_root, "--log", task.runtime_log_path,
+                      "--log-format", "json", "run", "--detach", "--bundle", (char *)o->bundle,
+                      "--pid-file", task.init_pid_path};
+    int count = 13;
+    if (gate_fd >= 0) {
+        argv[count++] = "--gate-fd";
+        argv[count++] = "3";   /* where spawn_runtime puts it */
+        task.gated = 1;
+    }
+    argv[count++] = (char *)o->container_id;
+    argv[count] = NULL;
     task.phase = PHASE_CREATE;
-    task.runtime = spawn_runtime(argv, out_write, err_write);
+    task.runtime = spawn_runtime(argv, out_write, err_write, gate_fd);
+    if (gate_fd >= 0)
+        close(gate_fd);
     if (task.runtime < 0) {
         task.runtime = 0;
         set_message("run %s: %s", o->berth, strerror(errno));
@@ -537,5 +554,7 @@ int task_run(void)
     /* What a stray holder already wrote is kept; then its pipes close with us. */
     pump(&task.out_read, &task.out);
     pump(&task.err_read, &task.err);
+    if (task.withdrawn)
+        return 0;
     return write_exit_json() == 0 ? 0 : 1;
 }

@@ -2,13 +2,16 @@ import ArgumentParser
 import BerthLinux
 import BerthOCI
 import BerthRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One lifecycle command (`create`, `run`, `start`, `state`, `kill`, `delete`) with its options
 /// read: the ArgumentParser commands and the fast path below both end here.
 package struct LifecycleInvocation: Equatable {
     enum Command: Equatable {
         case create(CreateSettings)
-        case run(CreateSettings, detach: Bool, keep: Bool)
+        case run(CreateSettings, detach: Bool, keep: Bool, gateFD: String?)
         case start(id: String)
         case state(id: String)
         case kill(id: String, signal: String, all: Bool)
@@ -23,9 +26,16 @@ package struct LifecycleInvocation: Equatable {
         switch command {
         case .create(let settings):
             try runtime.create(id: settings.id, options: try settings.options())
-        case .run(let settings, let detach, let keep):
-            let status = try runtime.run(id: settings.id, options: try settings.options(), detach: detach, keep: keep)
-            if status != 0 { throw ExitCode(status) }
+        case .run(let settings, let detach, let keep, let gateFD):
+            let options = try settings.options()
+            let gate = try gateFD.map { try Self.gate($0, preserving: options.preserveFDs) }
+            do {
+                let status = try runtime.run(id: settings.id, options: options, detach: detach, keep: keep, gate: gate)
+                if status != 0 { throw ExitCode(status) }
+            } catch is LaunchWithdrawn {
+                // Not a failure of ours: the launcher changed its mind (EX_TEMPFAIL, silently).
+                throw ExitCode(75)
+            }
         case .start(let id):
             try runtime.start(id: id)
         case .state(let id):
@@ -38,6 +48,17 @@ package struct LifecycleInvocation: Equatable {
         case .delete(let id, let force):
             try runtime.delete(id: id, force: force)
         }
+    }
+}
+
+extension LifecycleInvocation {
+    /// `run --gate-fd N`: an open fd above the preserved ones (the container never gets it).
+    static func gate(_ text: String, preserving preserveFDs: Int) throws -> FileDescriptor {
+        guard let fd = Int32(text), fd >= 3 + Int32(clamping: preserveFDs), fcntl(fd, F_GETFD) >= 0 else {
+            throw CommandError(description: "--gate-fd: \"\(text)\" is not an open file descriptor above stderr and --preserve-fds")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return FileDescriptor(rawValue: fd)
     }
 }
 
@@ -128,7 +149,7 @@ extension LifecycleInvocation {
         let command: Command
         switch verb {
         case "create": command = .create(create)
-        case "run": command = .run(create, detach: flags.contains("--detach"), keep: flags.contains("--keep"))
+        case "run": command = .run(create, detach: flags.contains("--detach"), keep: flags.contains("--keep"), gateFD: value("--gate-fd"))
         case "start": command = .start(id: id)
         case "state": command = .state(id: id)
         case "kill": command = .kill(id: id, signal: positionals.count == 2 ? positionals[1] : "SIGTERM", all: flags.contains("--all"))
@@ -149,7 +170,7 @@ extension LifecycleInvocation {
         let createOptions = ["--bundle", "--pid-file", "--console-socket", "--preserve-fds"]
         switch verb {
         case "create": return (["--no-pivot", "--no-new-keyring"], createOptions)
-        case "run": return (["--no-pivot", "--no-new-keyring", "--detach", "--keep"], createOptions)
+        case "run": return (["--no-pivot", "--no-new-keyring", "--detach", "--keep"], createOptions + ["--gate-fd"])
         case "start", "state": return ([], [])
         case "kill": return (["--all"], [])
         case "delete": return (["--force"], [])

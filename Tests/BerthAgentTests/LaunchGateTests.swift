@@ -6,10 +6,10 @@ import Testing
 import Glibc
 #endif
 
-/// The pipe a first run's supervisor waits on: the go comes only once both the admission's fsync
-/// and the bundle are done, and never after a withdrawal.
+/// The pipe a first run's `berth run` waits on: "b" once the bundle is ready, then "g" once the
+/// admission is durable too, whatever order the two come in; nothing more after a withdrawal.
 @Suite struct LaunchGateTests {
-    /// What the supervisor would read: the bytes up to EOF (the test holds no write end).
+    /// What berth would read: the bytes up to EOF (the test holds no write end).
     private func read(_ gate: LaunchGate) -> [UInt8] {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
@@ -17,32 +17,47 @@ import Glibc
         return bytes
     }
 
-    private func readable(_ gate: LaunchGate) -> Bool {
+    /// The bytes there now, without waiting for more.
+    private func available(_ gate: LaunchGate) -> [UInt8] {
+        var bytes: [UInt8] = []
         var fd = pollfd(fd: gate.reader.rawValue, events: Int16(POLLIN), revents: 0)
-        return poll(&fd, 1, 0) == 1
+        var byte: UInt8 = 0
+        while poll(&fd, 1, 0) == 1 && fd.revents & Int16(POLLIN) != 0 && Glibc.read(gate.reader.rawValue, &byte, 1) == 1 {
+            bytes.append(byte)
+        }
+        return bytes
     }
 
-    @Test("the go is written once both halves are ready, and the pipe then ends")
-    func goAfterBoth() throws {
+    @Test("the bundle first: \"b\" at once, \"g\" when the admission is durable, and the pipe then ends")
+    func bundleFirst() throws {
         let gate = try LaunchGate()
-        gate.ready()
-        #expect(!readable(gate), "one half is not enough")
-        gate.ready()
-        #expect(read(gate) == [UInt8(ascii: "g")])
+        gate.bundleReady()
+        #expect(available(gate) == Array("b".utf8))
+        gate.durable()
+        #expect(read(gate) == Array("g".utf8))
     }
 
-    @Test("a withdrawal ends the pipe without a go, whichever half comes later")
+    @Test("durable first: nothing until the bundle is ready, then \"b\" and \"g\" in that order")
+    func durableFirst() throws {
+        let gate = try LaunchGate()
+        gate.durable()
+        #expect(available(gate) == [])
+        gate.bundleReady()
+        #expect(read(gate) == Array("bg".utf8))
+    }
+
+    @Test("a withdrawal ends the pipe with no \"g\", whichever step comes later")
     func withdrawn() throws {
         let early = try LaunchGate()
         early.withdraw()
-        early.ready()
-        early.ready()
+        early.bundleReady()
+        early.durable()
         #expect(read(early) == [])
         let late = try LaunchGate()
-        late.ready()
+        late.bundleReady()
         late.withdraw()
-        late.ready()
-        #expect(read(late) == [])
+        late.durable()
+        #expect(read(late) == Array("b".utf8))
     }
 
     @Test("a child gets the lock as fd 3 and the gate's read end as fd 4, and no other fd of ours")

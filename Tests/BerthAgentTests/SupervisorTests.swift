@@ -1,5 +1,6 @@
 import BerthLinux
 import BerthOCI
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -120,48 +121,59 @@ struct SupervisorTests {
         free?.unlock()
     }
 
-    @Test("behind --gate-fd the daemon sets up but makes the container only at the go; EOF means no container",
-          .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"))
-    func gate() throws {
-        for go in [true, false] {
-            let task = try SupervisedTask(go ? "gate-go" : "gate-eof", arguments: ["sh", "-c", "echo made"])
-            defer { task.cleanUp() }
-            let lockPath = task.taskDir + "/supervisor.lock"
-            let lock = try #require(try FileLock.tryAcquire(lockPath))
-            // As berthd launches it: the run's lock as fd 3, the gate's read end as fd 4.
-            let gate = try FileDescriptor.pipe()
-            var child = ChildProcess(path: SupervisorHost.supervisorBinary,
-                                     arguments: task.arguments(["--lock-fd", "3", "--gate-fd", "4"]))
-            child.inheritedDescriptors = [lock.descriptor.rawValue, gate.read.rawValue]
-            child.timeout = .seconds(30)
-            let output = try child.run()
-            lock.unlock()
-            gate.read.close()
-            #expect(output.status == .exited(0), "\(output.standardErrorText)")
-            let record = try task.supervisor()
-            #expect(ProcFS.isRunning(pid: record.pid, startTime: record.startTime), "the daemon waits at the gate")
-            // Nothing is made while the gate is shut.
+    /// How far berthd gets before it withdraws a gated launch: nothing, the bundle ("b"), or the
+    /// whole go ("bg").
+    enum GateOutcome: String, CaseIterable { case endsAtOnce, endsAfterBundle, goes }
+
+    @Test("behind --gate-fd berth makes the container at \"b\" and starts its process at \"g\"; EOF before either leaves nothing and no record",
+          .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"),
+          arguments: GateOutcome.allCases)
+    func gate(_ outcome: GateOutcome) throws {
+        let task = try SupervisedTask("gate-\(outcome.rawValue.lowercased())", arguments: ["sh", "-c", "echo made"])
+        defer { task.cleanUp() }
+        let lockPath = task.taskDir + "/supervisor.lock"
+        let lock = try #require(try FileLock.tryAcquire(lockPath))
+        // As berthd launches it: the run's lock as fd 3, the gate's read end as fd 4.
+        let gate = try FileDescriptor.pipe()
+        var child = ChildProcess(path: SupervisorHost.supervisorBinary,
+                                 arguments: task.arguments(["--lock-fd", "3", "--gate-fd", "4"]))
+        child.inheritedDescriptors = [lock.descriptor.rawValue, gate.read.rawValue]
+        child.timeout = .seconds(30)
+        let output = try child.run()
+        lock.unlock()
+        gate.read.close()
+        #expect(output.status == .exited(0), "\(output.standardErrorText)")
+        let record = try task.supervisor()
+        #expect(ProcFS.isRunning(pid: record.pid, startTime: record.startTime), "the daemon waits with berth at the gate")
+        // Nothing is made while the gate is shut.
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(task.containerStatus() == "")
+        if outcome != .endsAtOnce {
+            try gate.write.writeAll(Array("b".utf8))
+            // The container is made, and its process waits for the second word.
+            #expect(SupervisorHost.eventually { task.containerStatus() != "" }, "the container is made at \"b\"")
             Thread.sleep(forTimeInterval: 0.3)
-            #expect(task.containerStatus() == "")
-            #expect(!task.exists("init.pid"))
-            if go {
-                try gate.write.writeAll([UInt8(ascii: "g")])
-                gate.write.close()
-                let exit = try task.waitForExit()
-                #expect(exit.phase == "run" && exit.exitCode == 0)
-                #expect(task.file("stdout") == "made\n")
-            } else {
-                gate.write.close()
-                #expect(SupervisorHost.eventually { !ProcFS.isRunning(pid: record.pid, startTime: record.startTime) },
-                        "the daemon leaves at EOF")
-                #expect(task.containerStatus() == "", "no container was made")
-                // Without a record a recovering berthd takes the run for never started.
-                #expect(!task.exists("supervisor.json") && !task.exists("exit.json") && !task.exists("init.pid"))
-                let free = try FileLock.tryAcquire(lockPath)
-                #expect(free != nil, "the run's lock is free once the daemon has gone")
-                free?.unlock()
-            }
+            #expect(!task.exists("init.pid") && task.file("stdout") == "", "its process has not started")
         }
+        if outcome == .goes {
+            try gate.write.writeAll(Array("g".utf8))
+            gate.write.close()
+            let exit = try task.waitForExit()
+            #expect(exit.phase == "run" && exit.exitCode == 0)
+            #expect(task.file("stdout") == "made\n")
+            return
+        }
+        gate.write.close()
+        #expect(SupervisorHost.eventually { !ProcFS.isRunning(pid: record.pid, startTime: record.startTime) },
+                "the daemon leaves at EOF")
+        #expect(task.containerStatus() == "", "nothing of the container is left")
+        #expect(TestEnvironment.cgroupDirectories(containing: task.id).isEmpty)
+        // Without a record a recovering berthd takes the run for never started.
+        #expect(!task.exists("supervisor.json") && !task.exists("exit.json") && !task.exists("init.pid"))
+        #expect(task.file("stderr") == "", "a withdrawal is no error of the task's")
+        let free = try FileLock.tryAcquire(lockPath)
+        #expect(free != nil, "the run's lock is free once the daemon has gone")
+        free?.unlock()
     }
 
     @Test("--gate-fd must be an open pipe other than the lock",

@@ -17,6 +17,7 @@ import Testing
         ["--debug", "run", "-d", "--keep", "--preserve-fds", "2", "c1"],
         ["run", "--bundle", "b", "c1"],
         ["run", "--detach", "--pid-file", "/p", "-b", "/b", "c1"],
+        ["run", "--detach", "--gate-fd", "4", "--bundle", "/b", "c1"],
         ["--root", "/r", "start", "c1"],
         ["state", "c1"],
         ["--root=/r", "state", "c1"],

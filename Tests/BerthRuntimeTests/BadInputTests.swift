@@ -88,6 +88,20 @@ struct BadInputTests {
         }
     }
 
+    @Test("run --gate-fd must name an open fd above stderr and the preserved ones; nothing is made without it")
+    func badGate() throws {
+        let sandbox = try Sandbox("gate")
+        defer { sandbox.cleanUp() }
+        let bundle = try sandbox.bundle(["true"])
+        for (arguments, value) in [(["--gate-fd", "99"], "99"), (["--gate-fd", "1"], "1"), (["--gate-fd", "x"], "x"),
+                                   (["--preserve-fds", "1", "--gate-fd", "3"], "3")] {
+            let output = try sandbox.berth(["run", "--bundle", bundle] + arguments + ["gate"])
+            #expect(output.status == .exited(1))
+            #expect(output.err == "berth: --gate-fd: \"\(value)\" is not an open file descriptor above stderr and --preserve-fds")
+            #expect(!FileSystem.exists(sandbox.stateRoot + "/gate"))
+        }
+    }
+
     @Test("an invalid container id")
     func invalidID() throws {
         let sandbox = try Sandbox("id")

@@ -1,37 +1,64 @@
 import BerthLinux
 import Synchronization
 
-/// Lets a first run's supervisor start before its task is durably admitted and its bundle made.
-/// The supervisor sets up, then waits on this pipe, and makes the container only once it reads
-/// the go. The go is written by whichever of the two finishes last, the admission's fsync or
-/// the bundle, on its own thread: no hop through the actor. When either fails, or berthd dies
-/// first, the supervisor reads EOF and leaves without having made a container: no container
-/// runs for a task that was not durably admitted.
+/// Lets a first run's container be made before its task is durably admitted, and its
+/// supervisor and `berth run` start before its bundle is made. `berth run --gate-fd` reads this
+/// pipe: "b" once the bundle is ready (then it reads the bundle and makes the container), "g"
+/// once the admission's fsync has returned too (then the container's process starts). Each is
+/// written by whichever step finishes it, on its own thread: no hop through the actor. When
+/// either fails, or berthd dies first, berth reads EOF, removes what it made and leaves: no
+/// container's process runs for a task that was not durably admitted.
 final class LaunchGate: Sendable {
-    /// The end the supervisor inherits (--gate-fd).
+    /// The end the supervisor inherits (--gate-fd) and hands to `berth run`.
     let reader: FileDescriptor
-    private let state: Mutex<(writer: FileDescriptor?, waitingFor: Int)>
+    private let state: Mutex<State>
+
+    private struct State {
+        var writer: FileDescriptor?
+        var bundleReady = false
+        var durable = false
+    }
 
     init() throws(SystemError) {
         let (read, write) = try FileDescriptor.pipe()
         reader = read
-        state = Mutex((write, 2))
+        state = Mutex(State(writer: write))
     }
 
-    /// One of the two (the fsync, the bundle) is done; the second writes the go.
-    func ready() {
-        let writer: FileDescriptor? = state.withLock { state in
-            state.waitingFor -= 1
-            return state.waitingFor == 0 ? state.writer.take() : nil
+    /// The bundle is made: "b", and "g" too if the admission is already durable.
+    func bundleReady() {
+        write { state in
+            state.bundleReady = true
+            return state.durable ? "bg" : "b"
         }
-        guard let writer else { return }
-        try? writer.writeAll([UInt8(ascii: "g")], step: "launch gate")
-        writer.close()
     }
 
-    /// No go: the supervisor reads EOF. Later calls to ready do nothing.
+    /// The admission's checkpoint is durable: "g", once "b" has gone before it.
+    func durable() {
+        write { state in
+            state.durable = true
+            return state.bundleReady ? "g" : ""
+        }
+    }
+
+    /// No go: berth reads EOF. Later calls do nothing.
     func withdraw() {
         state.withLock { $0.writer.take() }?.close()
+    }
+
+    /// Writes what `step` says under the lock, so "b" always comes before "g"; closes the pipe
+    /// after "g".
+    private func write(_ step: (inout State) -> String) {
+        state.withLock { state in
+            guard let writer = state.writer else { return }
+            let bytes = step(&state)
+            if bytes.isEmpty { return }
+            try? writer.writeAll(Array(bytes.utf8), step: "launch gate")
+            if bytes.hasSuffix("g") {
+                writer.close()
+                state.writer = nil
+            }
+        }
     }
 
     deinit {

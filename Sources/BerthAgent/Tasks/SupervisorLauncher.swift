@@ -14,8 +14,8 @@ struct SupervisorLauncher: Sendable {
     var logMaxBytes: Int
     var logKeep: Int
 
-    /// With a `gate` (the read end of a LaunchGate), the supervisor sets up and then waits for
-    /// the go before it makes the container.
+    /// With a `gate` (the read end of a LaunchGate), the supervisor hands it to `berth run`,
+    /// which waits there before it makes the container and again before its process starts.
     func launch(layout: TaskLayout, run: Int, gate: FileDescriptor? = nil) throws(APIError) -> SupervisorRecord {
         let acquired: FileLock?
         do {

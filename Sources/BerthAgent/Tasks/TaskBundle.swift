@@ -11,8 +11,6 @@ import Glibc
 enum TaskBundle {
     /// The run's directory: what its supervisor needs to start.
     static func makeDirectories(layout: TaskLayout, run: Int) throws(APIError) {
-        // A berthd killed mid-prepare may have left a half-made bundle of this run.
-        discard(layout.bundle(run))
         do {
             // Every directory made here is one more wait before the supervisor can start (on
             // these VMs' ext4 a new inode can take 0.3 ms): the bundle's come in `prepare`.
@@ -28,10 +26,13 @@ enum TaskBundle {
         }
     }
 
-    /// Makes the bundle in the run's directory (and the task's sandbox, on its first run):
-    /// config.json, and the rootfs of a container task.
+    /// Makes the bundle in the run's directory (the directory too, when the supervisor's side
+    /// has not made it yet; and the task's sandbox, on its first run): config.json, and the
+    /// rootfs of a container task.
     static func prepare(builder: TaskSpecBuilder, images: ImageStore, backend: RootfsBackend) throws(APIError) {
         let directory = builder.layout.bundle(builder.run)
+        // A berthd killed mid-prepare may have left a half-made bundle of this run.
+        discard(directory)
         do {
             try FileSystem.createDirectory(builder.layout.sandbox, mode: 0o755)
             try FileSystem.createDirectory(directory, mode: 0o700)

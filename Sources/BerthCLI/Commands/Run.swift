@@ -15,7 +15,12 @@ struct RunCommand: LifecycleCommand {
     @Flag(help: "Keep the container's state after it exits (delete it yourself).")
     var keep = false
 
+    @Option(name: .customLong("gate-fd"), help: ArgumentHelp(
+        "Wait for \"b\" on this fd before reading the bundle, and for \"g\" before the container's process starts; at its end first, remove what was made and exit 75 (berthd's supervisor uses this).",
+        valueName: "fd"))
+    var gateFD: String?
+
     var invocation: LifecycleInvocation {
-        LifecycleInvocation(global: global.settings, command: .run(arguments.settings, detach: detach, keep: keep))
+        LifecycleInvocation(global: global.settings, command: .run(arguments.settings, detach: detach, keep: keep, gateFD: gateFD))
     }
 }

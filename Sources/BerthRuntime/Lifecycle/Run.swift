@@ -4,12 +4,23 @@ import BerthOCI
 import Glibc
 #endif
 
+/// `berth run --gate-fd` saw its gate end before the go: nothing of the container is left.
+public struct LaunchWithdrawn: Error, CustomStringConvertible {
+    public var description: String { "the launch was withdrawn (--gate-fd ended before its go)" }
+}
+
 extension Runtime {
     /// create + start; in the foreground, waits and returns the exit status as a shell would
     /// (128 + signal), then deletes the container unless `keep`. The pid file is written once
     /// the container has started, as runc's `run` does: its appearance says the process runs
     /// (berthd reports RUNNING on it, without waiting for this process to exit).
-    public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws -> Int32 {
+    ///
+    /// With a `gate` (a pipe from berthd, through its supervisor) the run waits for "b" before
+    /// it reads the bundle, and for "g" once the container is made, before its process starts:
+    /// berthd says the bundle is ready, then that the task is durably admitted, and meanwhile
+    /// this process starts and makes the container. EOF first throws LaunchWithdrawn.
+    public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false, gate: FileDescriptor? = nil) throws -> Int32 {
+        if let gate { try Self.pass(gate, "b") }
         var createOptions = options
         createOptions.pidFile = nil
         let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedByCaller: true)
@@ -28,6 +39,9 @@ extension Runtime {
                 throw error
             }
             do {
+                if let gate {
+                    do { try Self.pass(gate, "g") } catch { created.startLine?.close(); throw error }
+                }
                 try start(created.record, startLine: created.startLine)
                 if let pidFile = options.pidFile {
                     try FileSystem.writeAtomically(Array(String(created.record.pid).utf8), to: absolutePath(pidFile), durable: false)
@@ -46,5 +60,15 @@ extension Runtime {
         log.debug("run \(id): \(status)")
         if !keep { try delete(id: id, force: true) }
         return status.shellCode
+    }
+}
+
+extension Runtime {
+    /// Waits for `byte` on the gate; anything else, or its end, withdraws the launch.
+    static func pass(_ gate: FileDescriptor, _ byte: Character) throws {
+        var received: UInt8 = 0
+        let (count, error) = retryingInterrupts { read(gate.rawValue, &received, 1) }
+        if let error { throw SystemError("read --gate-fd", error) }
+        guard count == 1, received == byte.asciiValue else { throw LaunchWithdrawn() }
     }
 }
