@@ -60,7 +60,18 @@ int main(int argc, char **argv)
         report_setup(status_fd, error);
         return 1;
     }
+    /* Behind a gate berth starts first (it waits there for berthd), and our record is written
+     * while it starts. Should the record fail, berthd gives up the launch: the gate closes and
+     * berth removes what it made. Without a gate nothing may start before the record. */
+    if (gate >= 0)
+        task_start_runtime(gate);
+    if (task_record(error, sizeof error) < 0) {
+        report_setup(status_fd, error);
+        return 1;
+    }
     report_setup(status_fd, NULL);
+    if (gate < 0)
+        task_start_runtime(-1);
     /* Skip atexit and stdio teardown of libraries we never use. */
-    _exit(task_run(gate));
+    _exit(task_run());
 }

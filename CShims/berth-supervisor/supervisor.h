@@ -81,14 +81,18 @@ int write_file_atomically(int dirfd, const char *name, const char *data, size_t 
 
 /* ---- task.c: run, pump, reap, record ---- */
 
-/* Everything that can fail before berthd is told "ok": task dir, log files, pipes, signalfd. */
+/* What can fail before berthd is told "ok", part one: task dir, pipes, signalfd. */
 int task_prepare(const struct options *options, char *error, size_t error_size);
-/* Runs the container to its end and writes exit.json. Returns the process exit status. With a
- * gate (berthd's --gate-fd, or -1), `berth run` gets it and waits there itself: "b" before it
- * reads the bundle, "g" before the container's process starts. If berthd withdraws the launch
- * or goes away first, berth removes what it made and exits 75: the run then leaves no record
- * (supervisor.json goes, no exit.json), and a recovering berthd takes it for never started. */
-int task_run(int gate_fd);
+/* Part two: supervisor.json, which names this daemon. */
+int task_record(char *error, size_t error_size);
+/* Starts `berth run --detach`. With a gate (berthd's --gate-fd, or -1), berth gets it and
+ * waits there itself: "b" before it reads the bundle, "g" before the container's process
+ * starts. If berthd withdraws the launch or goes away first, berth removes what it made and
+ * exits 75: the run then leaves no record (supervisor.json goes, no exit.json), and a
+ * recovering berthd takes it for never started. */
+void task_start_runtime(int gate_fd);
+/* Runs the container to its end and writes exit.json. Returns the process exit status. */
+int task_run(void);
 
 /* snprintf into `buffer`, -1 when it did not fit. */
 int format(char *buffer, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -136,6 +136,11 @@ int task_prepare(const struct options *options, char *error, size_t size)
         format(error, size, "signalfd: %s", strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int task_record(char *error, size_t size)
+{
     return write_supervisor_json(error, size);
 }
 
@@ -503,7 +508,7 @@ static int write_exit_json(void)
     return -1;
 }
 
-int task_run(int gate_fd)
+void task_start_runtime(int gate_fd)
 {
     const struct options *o = task.options;
     char *argv[18] = {(char *)o->berth, "--root", (char *)o->runtime_root, "--log", task.runtime_log_path,
@@ -529,6 +534,10 @@ int task_run(int gate_fd)
     /* From now on only the runtime and the container hold the write ends: EOF means they are done. */
     close(out_write);
     close(err_write);
+}
+
+int task_run(void)
+{
     if (task.runtime > 0)
         prepare_started_marker();
     open_logs();
