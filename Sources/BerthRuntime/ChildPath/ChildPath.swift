@@ -45,16 +45,10 @@ enum ChildPath {
         var keepParentFD = false
         defer { if !keepParentFD { close(parentFD) } }
         let memory = CMemory()
-        var cPlan: berth_plan
-        switch release {
-        case .execFifo(let stateDirFD, let name)?:
-            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: stateDirFD, execFifoName: name, cgroup: cgroup)
-        case .startLine?:
-            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: -1, execFifoName: nil, cgroup: cgroup)
-            cPlan.start_on_sync = 1
-        case nil:
-            cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: -1, execFifoName: nil, cgroup: cgroup)
-        }
+        var fifo: (stateDirFD: Int32, name: String)?
+        if case .execFifo(let stateDirFD, let name)? = release { fifo = (stateDirFD, name) }
+        var cPlan = plan.cPlan(in: memory, syncFD: pair[1], stateDirFD: fifo?.stateDirFD ?? -1, execFifoName: fifo?.name, cgroup: cgroup)
+        if case .startLine? = release { cPlan.start_on_sync = 1 }
         let stage1 = berth_plan_start(&cPlan)
         let startError = Errno.current
         close(pair[1])
