@@ -31,12 +31,14 @@ public struct TaskLayout: Sendable {
     /// SupervisorLauncher): the run directory itself, so that no file is made for it.
     public func supervisorLock(_ run: Int) -> String { runDirectory(run) }
     public func startedMarker(_ run: Int) -> String { runDirectory(run) + "/started" }
-    /// The pid file `berth run` writes once the container has started (before the supervisor's
-    /// `started`, which waits for `berth run` to exit): the first sign that the task runs.
-    public func initPIDFile(_ run: Int) -> String { runDirectory(run) + "/init.pid" }
+    /// The files in a run's directory that say its container has started: the pid file
+    /// `berth run` writes once it has, and the supervisor's `started`, which waits for
+    /// `berth run` to exit.
+    public static let startMarks = ["init.pid", "started"]
     /// Whether the run's container has started, by either mark.
-    public func hasStarted(_ run: Int) -> Bool {
-        FileSystem.exists(initPIDFile(run)) || FileSystem.exists(startedMarker(run))
+    public func hasStarted(_ run: Int) -> Bool { Self.hasStarted(runDirectory: runDirectory(run)) }
+    public static func hasStarted(runDirectory: String) -> Bool {
+        startMarks.contains { FileSystem.exists(runDirectory + "/" + $0) }
     }
     public func exitRecord(_ run: Int) -> String { runDirectory(run) + "/exit.json" }
     public func log(_ run: Int, stream: LogStream) -> String { runDirectory(run) + "/" + stream.rawValue }

@@ -25,8 +25,6 @@ final class TaskMonitor: Sendable {
         var startDelivered = false
     }
 
-    static let startMarks: Set<String> = ["init.pid", "started"]
-
     private struct State {
         var watches: [String: Watch] = [:]
     }
@@ -64,7 +62,7 @@ final class TaskMonitor: Sendable {
         }
         if let previous { forget(previous) }
         // The task may have started before the watch existed.
-        if Self.startMarks.contains(where: { FileSystem.exists(runDirectory + "/" + $0) }) { deliverStart(directoryWatch: wd) }
+        if TaskLayout.hasStarted(runDirectory: runDirectory) { deliverStart(directoryWatch: wd) }
         poke()
     }
 
@@ -137,7 +135,7 @@ final class TaskMonitor: Sendable {
                 // Looked up now, not in the list this poll began with: a run watched since then
                 // may already have been started, and its event comes only once. (An event read
                 // before `watch` records the run is caught by its own check for the marks.)
-                if Self.startMarks.contains(name) { deliverStart(directoryWatch: wd) }
+                if TaskLayout.startMarks.contains(name) { deliverStart(directoryWatch: wd) }
             }
         }
     }

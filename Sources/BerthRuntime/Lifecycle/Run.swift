@@ -20,7 +20,7 @@ extension Runtime {
     /// berthd says the bundle is ready, then that the task is durably admitted, and meanwhile
     /// this process starts and makes the container. EOF first throws LaunchWithdrawn.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false, gate: FileDescriptor? = nil) throws -> Int32 {
-        if let gate { try Self.pass(gate, "b") }
+        if let gate { try Self.waitForGate(gate, "b") }
         var createOptions = options
         createOptions.pidFile = nil
         let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedByCaller: true)
@@ -32,16 +32,15 @@ extension Runtime {
         do {
             defer { created.lock.unlock() }
             // The init is our child (directly, or through CLONE_PARENT): we hold it by pidfd and reap it.
+            // Until start has the start line, closing it is what ends the init.
             do {
+                if let gate { try Self.waitForGate(gate, "g") }
                 process = try ProcessHandle.open(pid: created.record.pid)
             } catch {
                 created.startLine?.close()
                 throw error
             }
             do {
-                if let gate {
-                    do { try Self.pass(gate, "g") } catch { created.startLine?.close(); throw error }
-                }
                 try start(created.record, startLine: created.startLine)
                 if let pidFile = options.pidFile {
                     try FileSystem.writeAtomically(Array(String(created.record.pid).utf8), to: absolutePath(pidFile), durable: false)
@@ -65,7 +64,7 @@ extension Runtime {
 
 extension Runtime {
     /// Waits for `byte` on the gate; anything else, or its end, withdraws the launch.
-    static func pass(_ gate: FileDescriptor, _ byte: Character) throws {
+    static func waitForGate(_ gate: FileDescriptor, _ byte: Character) throws {
         var received: UInt8 = 0
         let (count, error) = retryingInterrupts { read(gate.rawValue, &received, 1) }
         if let error { throw SystemError("read --gate-fd", error) }
