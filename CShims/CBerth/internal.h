@@ -56,6 +56,7 @@ typedef struct berth_child {
     int state_dir_fd;
     int console_fd;
     int after_ready;        // nobody listens on sync any more: report on fd 2
+    int got_go;             // INIT_GO received (berth_child_await_go)
     int in_exec;            // failing execve itself: exit 126 on EACCES, as shells do
     int last_cap;           // /proc/sys/kernel/cap_last_cap, read before pivot_root
     int have_mntns;
@@ -79,6 +80,12 @@ BERTH_HIDDEN void berth_child_send(berth_child *c, uint32_t type, int64_t value,
 // Waits for a message of `type`, or fails the child (EOF or an unexpected type).
 BERTH_HIDDEN ssize_t berth_child_expect(berth_child *c, uint32_t type, void *payload,
                                         size_t capacity);
+// The same, taking the files that come with it (see berth_sync_recv_fds).
+BERTH_HIDDEN ssize_t berth_child_expect_fds(berth_child *c, uint32_t type, void *payload,
+                                            size_t capacity, int *fds, size_t *fds_count);
+
+// Waits for INIT_GO unless it came already, and enters the v1 cgroups it brings.
+BERTH_HIDDEN void berth_child_await_go(berth_child *c);
 
 // ---- rootfs steps (plan_rootfs.c) -----------------------------------------------------------
 

@@ -334,7 +334,10 @@ void berth_child_prepare_rootfs(berth_child *c) {
         c->root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (c->root_fd < 0) berth_child_fail(c, errno, "root.path", "open ", rootfs, NULL);
         c->proc_fd_ok = 1;
-        for (size_t i = 0; i < p->mounts_count; i++) do_mount(c, &p->mounts[i]);
+        for (size_t i = 0; i < p->mounts_count; i++) {
+            if (p->mounts[i].needs_cgroup) berth_child_await_go(c);
+            do_mount(c, &p->mounts[i]);
+        }
         for (size_t i = 0; i < p->devices_count; i++) make_device(c, &p->devices[i]);
         for (size_t i = 0; i < p->symlinks_count; i++) make_symlink(c, &p->symlinks[i]);
     }

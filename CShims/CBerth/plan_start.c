@@ -90,7 +90,9 @@ static void join_namespaces(berth_child *c) {
     }
 }
 
-static void create_namespaces(berth_child *c) {
+// Creates the plan's new namespaces but those in `made` (the clone made them), and cgroup,
+// which waits until the process is in its cgroups.
+static void create_namespaces(berth_child *c, int made) {
     const berth_plan *p = c->plan;
     const berth_namespace *user = find_ns(p, CLONE_NEWUSER);
     if ((user != NULL && user->path == NULL) || p->wait_for_id_maps) {
@@ -111,7 +113,9 @@ static void create_namespaces(berth_child *c) {
     int flags = 0;
     for (size_t i = 0; i < p->namespaces_count; i++) {
         const berth_namespace *ns = &p->namespaces[i];
-        if (ns->path != NULL || ns->type == CLONE_NEWUSER || ns->type == CLONE_NEWCGROUP) continue;
+        if (ns->path != NULL || ns->type == CLONE_NEWUSER || ns->type == CLONE_NEWCGROUP ||
+            (ns->type & made))
+            continue;
         flags |= ns->type;
     }
     if (flags != 0 && unshare(flags) < 0)
@@ -132,16 +136,31 @@ static void set_hostname_and_limits(berth_child *c) {
     }
 }
 
-static void receive_state(berth_child *c) {
+// Writes "0" to each v1 `tasks` file, which moves this thread alone, and closes them.
+static void enter_v1_cgroups(berth_child *c, const int *tasks, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (BERTH_NOINTR(write(tasks[i], "0", 1)) != 1)
+            berth_child_fail(c, errno, "linux.cgroupsPath", "enter a v1 cgroup", NULL);
+    for (size_t i = 0; i < count; i++) close(tasks[i]);
+}
+
+// GO: the parent has set the cgroup up (and oom_score_adj) and sends the state for hooks. In
+// CREATE mode the v1 cgroups' `tasks` files come with it. Received once; later calls return.
+void berth_child_await_go(berth_child *c) {
+    if (c->got_go) return;
     const berth_plan *p = c->plan;
+    int tasks[BERTH_SYNC_MAX_FDS];
+    size_t count = p->mode == BERTH_PLAN_CREATE ? BERTH_SYNC_MAX_FDS : 0;
     if (p->state_buffer != NULL && p->state_buffer_size > 0) {
-        ssize_t n = berth_child_expect(c, BERTH_SYNC_INIT_GO, p->state_buffer,
-                                       p->state_buffer_size - 1);
+        ssize_t n = berth_child_expect_fds(c, BERTH_SYNC_INIT_GO, p->state_buffer,
+                                           p->state_buffer_size - 1, tasks, &count);
         p->state_buffer[n] = '\0';
     } else {
         char scratch[1];
-        berth_child_expect(c, BERTH_SYNC_INIT_GO, scratch, 0);
+        berth_child_expect_fds(c, BERTH_SYNC_INIT_GO, scratch, 0, tasks, &count);
     }
+    c->got_go = 1;
+    enter_v1_cgroups(c, tasks, count);
 }
 
 static __attribute__((noreturn)) void stage2_create(berth_child *c) {
@@ -150,9 +169,10 @@ static __attribute__((noreturn)) void stage2_create(berth_child *c) {
     set_hostname_and_limits(c);
     c->saved_umask = umask(0);  // device and file modes must be exactly the plan's
 
-    // The parent sets oom_score_adj meanwhile. Nothing of the container runs before GO.
+    // The parent makes the cgroup and sets oom_score_adj meanwhile. Nothing of the container
+    // runs before GO, which comes by the first mount of the cgroup at the latest.
     berth_child_prepare_rootfs(c);
-    receive_state(c);
+    berth_child_await_go(c);
     const berth_namespace *cg = find_ns(p, CLONE_NEWCGROUP);
     if (cg != NULL && cg->path == NULL && unshare(CLONE_NEWCGROUP) < 0)
         berth_child_fail(c, errno, cg->field, "create cgroup namespace", NULL);
@@ -195,7 +215,7 @@ static __attribute__((noreturn)) void stage2_create(berth_child *c) {
 }
 
 static __attribute__((noreturn)) void stage2_exec(berth_child *c) {
-    receive_state(c);
+    berth_child_await_go(c);
     if (setsid() < 0) berth_child_fail(c, errno, NULL, "setsid", NULL);
     c->saved_umask = umask(0);  // only way to read it; restored in set_identity
     umask(c->saved_umask);
@@ -216,12 +236,9 @@ static void enter_cgroup(berth_child *c, int born_in_v2) {
     const berth_cgroup_entry *e = &c->plan->cgroup;
     if (!born_in_v2 && e->v2_procs >= 0 && BERTH_NOINTR(write(e->v2_procs, "0", 1)) != 1)
         berth_child_fail(c, errno, "linux.cgroupsPath", "enter the v2 cgroup", NULL);
-    for (size_t i = 0; i < e->v1_tasks_count; i++)
-        if (BERTH_NOINTR(write(e->v1_tasks[i], "0", 1)) != 1)
-            berth_child_fail(c, errno, "linux.cgroupsPath", "enter a v1 cgroup", NULL);
     if (e->v2_directory >= 0) close(e->v2_directory);
     if (e->v2_procs >= 0) close(e->v2_procs);
-    for (size_t i = 0; i < e->v1_tasks_count; i++) close(e->v1_tasks[i]);
+    enter_v1_cgroups(c, e->v1_tasks, e->v1_tasks_count);
 }
 
 // What every child path does first: take its fds out of 0-2, enter the cgroup, reset the
@@ -231,6 +248,7 @@ static void begin_child(berth_child *cp, const berth_plan *p, int born_in_v2) {
     berth_child c;
     c.plan = p;
     c.after_ready = 0;
+    c.got_go = 0;
     c.in_exec = 0;
     c.root_fd = -1;
     c.proc_fd_ok = 0;
@@ -255,7 +273,7 @@ static __attribute__((noreturn)) void stage1(const berth_plan *p, int born_in_v2
     berth_child c;
     begin_child(&c, p, born_in_v2);
     join_namespaces(&c);
-    if (p->mode == BERTH_PLAN_CREATE) create_namespaces(&c);
+    if (p->mode == BERTH_PLAN_CREATE) create_namespaces(&c, 0);
 
     pid_t pid = berth_raw_fork(CLONE_PARENT, NULL);
     if (pid < 0) berth_child_fail(&c, errno, NULL, "clone container init", NULL);
@@ -271,24 +289,28 @@ static __attribute__((noreturn)) void stage1(const berth_plan *p, int born_in_v2
     _exit(0);
 }
 
-// The namespaces one clone() can create for the init itself, or -1 when a stage 1 is needed:
-// to join a namespace by path (a pid namespace applies only to children), or to set up a user
-// namespace before the others, which it must own.
+// What the clone of an init without a stage 1 creates: only its pid namespace, which no later
+// unshare can give the init itself. The init makes the rest (see direct_init). -1 when a stage 1
+// is needed: to join a namespace by path (a pid namespace applies only to children), or to set
+// up a user namespace before the others, which it must own.
 static int direct_clone_flags(const berth_plan *p) {
     if (p->mode != BERTH_PLAN_CREATE || p->wait_for_id_maps) return -1;
     int flags = 0;
     for (size_t i = 0; i < p->namespaces_count; i++) {
         const berth_namespace *ns = &p->namespaces[i];
         if (ns->path != NULL || ns->type == CLONE_NEWUSER) return -1;
-        if (ns->type != CLONE_NEWCGROUP) flags |= ns->type;  // unshared after cgroup placement
+        if (ns->type == CLONE_NEWPID) flags |= CLONE_NEWPID;
     }
     return flags;
 }
 
+// The init makes its other namespaces itself: a network namespace alone takes the kernel about
+// half a millisecond, which the parent, back from clone at once, spends making the cgroup.
 static __attribute__((noreturn)) void direct_init(const berth_plan *p, int born_in_v2) {
     berth_child c;
     begin_child(&c, p, born_in_v2);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
+    create_namespaces(&c, CLONE_NEWPID);
     stage2_create(&c);
 }
 

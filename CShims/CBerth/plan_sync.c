@@ -78,7 +78,12 @@ static ssize_t sync_msg(int fd, struct msghdr *msg, int sending) {
 }
 
 int berth_sync_send(int fd, uint32_t type, int64_t value, const void *payload, uint32_t length) {
-    if (length > BERTH_SYNC_MAX_MESSAGE) {
+    return berth_sync_send_fds(fd, type, value, payload, length, NULL, 0);
+}
+
+int berth_sync_send_fds(int fd, uint32_t type, int64_t value, const void *payload,
+                        uint32_t length, const int *fds, size_t fds_count) {
+    if (length > BERTH_SYNC_MAX_MESSAGE || fds_count > BERTH_SYNC_MAX_FDS) {
         errno = EMSGSIZE;
         return -1;
     }
@@ -88,6 +93,20 @@ int berth_sync_send(int fd, uint32_t type, int64_t value, const void *payload, u
         {.iov_base = (void *)payload, .iov_len = payload != NULL ? length : 0},
     };
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * BERTH_SYNC_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    if (fds_count > 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds_count);
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds_count);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * fds_count);
+    }
     ssize_t n = sync_msg(fd, &msg, 1);
     if (n < 0) return -1;
     if ((size_t)n != sizeof header + iov[1].iov_len) {
@@ -98,16 +117,45 @@ int berth_sync_send(int fd, uint32_t type, int64_t value, const void *payload, u
 }
 
 ssize_t berth_sync_recv(int fd, berth_sync_header *header, void *payload, size_t capacity) {
+    return berth_sync_recv_fds(fd, header, payload, capacity, NULL, NULL);
+}
+
+ssize_t berth_sync_recv_fds(int fd, berth_sync_header *header, void *payload, size_t capacity,
+                            int *fds, size_t *fds_count) {
     struct iovec iov[2] = {
         {.iov_base = header, .iov_len = sizeof *header},
         {.iov_base = payload, .iov_len = payload != NULL ? capacity : 0},
     };
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * BERTH_SYNC_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    size_t wanted = fds_count != NULL ? *fds_count : 0;
+    if (fds_count != NULL) *fds_count = 0;
     memset(header, 0, sizeof *header);
     ssize_t n = sync_msg(fd, &msg, 0);
     if (n < 0) return -1;
+    // Files nobody asked for (or more than asked) are closed, never left open in this process.
+    int extra = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int received;
+            memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (fds_count != NULL && *fds_count < wanted) {
+                fds[(*fds_count)++] = received;
+            } else {
+                close(received);
+                extra = 1;
+            }
+        }
+    }
     if (n == 0) return 0;  // EOF: header stays zeroed (type 0 is no message)
-    if ((size_t)n < sizeof *header) {
+    if ((size_t)n < sizeof *header || (fds_count != NULL && (extra || (msg.msg_flags & MSG_CTRUNC)))) {
         errno = EPROTO;
         return -1;
     }
@@ -156,8 +204,13 @@ void berth_child_send(berth_child *c, uint32_t type, int64_t value, const void *
 }
 
 ssize_t berth_child_expect(berth_child *c, uint32_t type, void *payload, size_t capacity) {
+    return berth_child_expect_fds(c, type, payload, capacity, NULL, NULL);
+}
+
+ssize_t berth_child_expect_fds(berth_child *c, uint32_t type, void *payload, size_t capacity,
+                               int *fds, size_t *fds_count) {
     berth_sync_header h;
-    ssize_t n = berth_sync_recv(c->sync_fd, &h, payload, capacity);
+    ssize_t n = berth_sync_recv_fds(c->sync_fd, &h, payload, capacity, fds, fds_count);
     if (n < 0) berth_child_fail(c, errno, "sync", "receive from parent", NULL);
     if (h.type == 0) _exit(1);  // EOF: the parent gave up on us
     if (h.type != type) {

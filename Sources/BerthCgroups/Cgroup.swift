@@ -113,15 +113,38 @@ public struct Cgroup: Codable, Sendable, Equatable {
     }
 
     /// `create` without the limits, which `applyLimits` writes later (the runtime does while
-    /// the container's init makes its mounts). Checks the limits first, and makes what a process
-    /// needs to join (v1 cpuset's cpus and mems). Returns the directories it made; a failure
-    /// removes them.
+    /// the container's init makes its namespaces). Checks the limits first, and makes what a
+    /// process needs to join (v1 cpuset's cpus and mems). Directories made before (by
+    /// `createBirthDirectory`) are kept. Returns the directories it made; a failure removes them.
     @discardableResult
     public mutating func createDirectories(for resources: Resources) throws(CgroupError) -> [String] {
         try validate(resources)
+        let made = try makeDirectories(of: directories)
+        do throws(CgroupError) {
+            let needed = controllersToEnable(resources)
+            for driver in drivers { try driver.prepare(created: made, controllers: needed) }
+        } catch {
+            try? Self.removeDirectories(made.reversed(), strict: false)
+            created.removeAll { made.contains($0) }
+            throw error
+        }
+        return made
+    }
+
+    /// Makes only the v2 directory, which a process can be born into (clone3 with
+    /// CLONE_INTO_CGROUP) before `createDirectories` makes the rest: v1 cgroups are entered by
+    /// the process itself, later. Checks the limits first. Returns the directories it made.
+    @discardableResult
+    public mutating func createBirthDirectory(for resources: Resources) throws(CgroupError) -> [String] {
+        try validate(resources)
+        return try makeDirectories(of: directories.filter { $0.version == 2 })
+    }
+
+    /// mkdir -p of each directory; adds what it made to `created`, or removes it on failure.
+    private mutating func makeDirectories(of selected: [Directory]) throws(CgroupError) -> [String] {
         var made: [String] = []
         do throws(CgroupError) {
-            for directory in directories {
+            for directory in selected {
                 // The parents usually exist: try the cgroup itself before walking down to it.
                 let paths = pathsBelow(mountPoint: directory.mountPoint, to: directory.path)
                 if let leaf = paths.last {
@@ -133,8 +156,6 @@ public struct Cgroup: Codable, Sendable, Equatable {
                 }
                 for dir in paths where try makeDirectory(dir, parentsMayBeMissing: false) == .made { made.append(dir) }
             }
-            let needed = controllersToEnable(resources)
-            for driver in drivers { try driver.prepare(created: made, controllers: needed) }
         } catch {
             try? Self.removeDirectories(made.reversed(), strict: false)
             throw error

@@ -27,12 +27,14 @@ public struct CgroupEntryFiles: Sendable {
 }
 
 extension Cgroup {
-    /// Opens the entry files of every hierarchy. The caller closes them once the process has
-    /// started; nothing is left open when this throws.
-    public func openEntryFiles() throws(CgroupError) -> CgroupEntryFiles {
+    /// Opens the entry files of every hierarchy, or of those of one cgroup `version`. The caller
+    /// closes them once the process has started; nothing is left open when this throws.
+    public func openEntryFiles(version: Int? = nil) throws(CgroupError) -> CgroupEntryFiles {
         var files = CgroupEntryFiles()
         do throws(CgroupError) {
-            for driver in drivers { try driver.openEntryFiles(into: &files) }
+            for driver in drivers where version == nil || driver.version == version {
+                try driver.openEntryFiles(into: &files)
+            }
         } catch {
             files.close()
             throw error

@@ -36,6 +36,8 @@ typedef struct berth_mount {
     const char *data;         // fs-specific options ("mode=755,size=65536k"), may be NULL
     int bind;                 // 1 = bind mount, 2 = recursive bind mount
     int target_is_file;       // create the target as an empty file, not a directory
+    int needs_cgroup;         // binds the container's cgroup: the init enters its v1 cgroups
+                              // (INIT_GO brings them) before this mount
     const char *field;
 } berth_mount;
 
@@ -106,6 +108,8 @@ typedef struct berth_process {
 
 // The cgroup a new process enters as it starts, without a migration by pid (which waits out an
 // RCU grace period under the kernel's global threadgroup lock). -1 / 0 entries = none.
+// In CREATE mode v1_tasks is empty: the parent makes the v1 cgroups while the init makes its
+// namespaces, and sends their `tasks` files with INIT_GO.
 typedef struct berth_cgroup_entry {
     int v2_directory;          // clone3(CLONE_INTO_CGROUP) starts the first child in it
     int v2_procs;              // the child writes "0" here when the kernel lacks CLONE_INTO_CGROUP
@@ -171,7 +175,9 @@ enum berth_sync_type {
     BERTH_SYNC_INIT_PID,        // child -> parent: `value` is the init's pid (host view), already
                                 // in its cgroup; the parent sets oom_score_adj
     BERTH_SYNC_INIT_GO,         // parent -> child: payload is the state JSON for hooks. In CREATE
-                                // mode the child prepares the rootfs before waiting for it
+                                // mode it carries the v1 `tasks` files too (SCM_RIGHTS), and
+                                // the child waits for it only before the first needs_cgroup
+                                // mount, or after the mounts
     BERTH_SYNC_HOOKS,           // child -> parent: mounts done, before pivot_root; run prestart,
                                 // createRuntime and createContainer hooks now
     BERTH_SYNC_HOOKS_DONE,      // parent -> child
@@ -200,12 +206,21 @@ pid_t berth_plan_start(const berth_plan *plan);
 
 // Sends one sync message; retries EINTR. Returns 0 or -1 with errno.
 int berth_sync_send(int fd, uint32_t type, int64_t value, const void *payload, uint32_t length);
+// The same, with up to BERTH_SYNC_MAX_FDS open files passed along (SCM_RIGHTS).
+int berth_sync_send_fds(int fd, uint32_t type, int64_t value, const void *payload,
+                        uint32_t length, const int *fds, size_t fds_count);
+
+#define BERTH_SYNC_MAX_FDS 32
 
 // Receives one sync message into `header` and `payload` (capacity bytes); retries EINTR.
 // Returns payload length, or -1 with errno. On EOF (every child end closed: the child died, or
 // in EXEC mode its execve succeeded) returns 0 with header->type == 0. A payload longer than
 // `capacity` is truncated; header->length still tells the sent size.
 ssize_t berth_sync_recv(int fd, berth_sync_header *header, void *payload, size_t capacity);
+// The same, taking up to *fds_count passed files into fds (count set to how many came). Files
+// beyond that are closed and make it fail with EPROTO, as does a cut-off control message.
+ssize_t berth_sync_recv_fds(int fd, berth_sync_header *header, void *payload, size_t capacity,
+                            int *fds, size_t *fds_count);
 
 #ifdef __cplusplus
 }

@@ -10,20 +10,31 @@ import Glibc
 struct ContainerCgroup: Codable, Sendable {
     var cgroup: Cgroup
 
-    /// Resolves the path, checks the limits and creates the directories; `applyLimits` writes
-    /// the limits. Nothing is left behind when this throws.
-    static func create(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> (ContainerCgroup, BerthCgroups.Resources) {
+    /// Resolves the path, checks the limits and makes the directory a process is born into
+    /// (v2); `complete` makes the rest. Nothing is left behind when this throws.
+    static func createForBirth(id: String, cgroupsPath: String?, resources: Spec.Resources?, devices: [Spec.Device]) throws -> (ContainerCgroup, BerthCgroups.Resources) {
         let limits = try BerthCgroups.Resources(oci: resources, devices: devices)
         var cgroup: Cgroup?
         try Self.wrap { () throws(CgroupError) in
             var made = try Cgroup.resolve(host: try CgroupHost.detect(), cgroupsPath: cgroupsPath ?? "", containerID: id)
-            try made.createDirectories(for: limits)
+            try made.createBirthDirectory(for: limits)
             cgroup = made
         }
         return (ContainerCgroup(cgroup: cgroup!), limits)
     }
 
-    func applyLimits(_ limits: BerthCgroups.Resources) throws { try Self.wrap { () throws(CgroupError) in try cgroup.applyLimits(limits) } }
+    /// Makes the rest of the directories and writes the limits, then opens the v1 `tasks` files
+    /// through which the born process enters the v1 cgroups (the caller closes them). When this
+    /// throws, `created` still names every directory made, for the caller's `destroy`.
+    mutating func complete(_ limits: BerthCgroups.Resources) throws -> CgroupEntryFiles {
+        var files = CgroupEntryFiles()
+        try Self.wrap { () throws(CgroupError) in
+            try cgroup.createDirectories(for: limits)
+            try cgroup.applyLimits(limits)
+            files = try cgroup.openEntryFiles(version: 1)
+        }
+        return files
+    }
 
     /// Per hierarchy, the directory name inside the container's /sys/fs/cgroup and the host path
     /// to bind there ("" for a unified host, where the one hierarchy is the whole tree).
@@ -41,10 +52,11 @@ struct ContainerCgroup: Codable, Sendable {
 
     var isFrozen: Bool { (try? cgroup.freezerState()) == .frozen }
 
-    /// What the container's processes enter the cgroup through as they start; the caller closes it.
-    func openEntryFiles() throws -> CgroupEntryFiles {
+    /// What the container's processes enter the cgroup through as they start (every hierarchy,
+    /// or one cgroup `version`); the caller closes it.
+    func openEntryFiles(version: Int? = nil) throws -> CgroupEntryFiles {
         var files = CgroupEntryFiles()
-        try Self.wrap { () throws(CgroupError) in files = try cgroup.openEntryFiles() }
+        try Self.wrap { () throws(CgroupError) in files = try cgroup.openEntryFiles(version: version) }
         return files
     }
     func processIDs() -> [pid_t] { (try? cgroup.processes()) ?? [] }

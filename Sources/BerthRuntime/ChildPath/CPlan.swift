@@ -28,7 +28,7 @@ extension ChildPlan {
                 fstype: memory.optionalString(mount.fstype), flags: mount.flags,
                 propagation: mount.propagation, data: memory.optionalString(mount.data),
                 bind: mount.bind, target_is_file: mount.targetIsFile ? 1 : 0,
-                field: memory.string(mount.field))
+                needs_cgroup: mount.needsCgroup ? 1 : 0, field: memory.string(mount.field))
         }
         plan.mounts = memory.array(mounts)
         plan.mounts_count = mounts.count

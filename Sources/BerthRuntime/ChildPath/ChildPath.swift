@@ -9,9 +9,10 @@ import Glibc
 struct ChildPathHandlers {
     /// Write uid_map, gid_map (and setgroups) of this pid.
     var writeIDMaps: (pid_t) throws -> Void = { _ in }
-    /// The init (or exec'd process) exists, already in its cgroup; return the state JSON it
-    /// hands to startContainer hooks.
-    var initStarted: (pid_t) throws -> [UInt8] = { _ in [] }
+    /// The init (or exec'd process) exists, in its v2 cgroup; return the state JSON it hands to
+    /// startContainer hooks and, for a new container, the v1 cgroups' entry files it enters
+    /// next (sent with GO, then closed here).
+    var initStarted: (pid_t) throws -> (state: [UInt8], cgroup: CgroupEntryFiles) = { _ in ([], CgroupEntryFiles()) }
     /// Mounts are done, pivot_root is next: run prestart, createRuntime, createContainer hooks.
     var runCreateHooks: (pid_t) throws -> Void = { _ in }
 }
@@ -28,10 +29,12 @@ enum ChildPath {
     static let largestChildMessage = 4096
 
     /// How a created init is released: it waits on the exec fifo for `start` (another berth
-    /// process), or for START on the sync socket from the one that created it (`run`).
+    /// process), or for START on the sync socket from the one that created it (`run` behind a
+    /// gate), or it goes on by itself once ready (`run`).
     enum Release {
         case execFifo(stateDirFD: Int32, name: String)
         case startLine
+        case atReady
     }
 
     /// Runs the plan until the init is ready (create) or the process has exec'd (exec), and
@@ -92,8 +95,9 @@ enum ChildPath {
                     initPID = pid_t(header.value)
                     // Without a stage 1 the first child is the init itself: nothing to reap.
                     if initPID == stage1 { stage1Reaped = true } else { reapStage1() }
-                    let state = try handlers.initStarted(initPID)
-                    try send(parentFD, BERTH_SYNC_INIT_GO, payload: state)
+                    let go = try handlers.initStarted(initPID)
+                    defer { go.cgroup.close() }
+                    try send(parentFD, BERTH_SYNC_INIT_GO, payload: go.state, files: go.cgroup.v1Tasks)
                 case Int(BERTH_SYNC_HOOKS.rawValue):
                     try handlers.runCreateHooks(initPID)
                     try send(parentFD, BERTH_SYNC_HOOKS_DONE)
@@ -148,8 +152,10 @@ enum ChildPath {
         return nil
     }
 
-    private static func send(_ fd: Int32, _ type: berth_sync_type, payload: [UInt8] = []) throws {
-        let result = payload.withUnsafeBytes { berth_sync_send(fd, type.rawValue, 0, $0.baseAddress, UInt32($0.count)) }
+    private static func send(_ fd: Int32, _ type: berth_sync_type, payload: [UInt8] = [], files: [Int32] = []) throws {
+        let result = payload.withUnsafeBytes { bytes in
+            files.withUnsafeBufferPointer { berth_sync_send_fds(fd, type.rawValue, 0, bytes.baseAddress, UInt32(bytes.count), $0.baseAddress, $0.count) }
+        }
         if result < 0 { throw SystemError("write to the container process") }
     }
 }

@@ -25,6 +25,8 @@ public struct ChildPlan: Sendable {
         public var bind: Int32          // 0 no, 1 bind, 2 rbind
         public var targetIsFile: Bool
         public var field: String
+        /// Binds the container's own cgroup, which is complete only once GO comes.
+        public var needsCgroup = false
     }
 
     public struct Device: Sendable, Equatable {

@@ -26,22 +26,32 @@ extension Runtime {
         created.lock.unlock()
     }
 
+    /// Who lets the init of a new container go on to its program once it is ready.
+    enum Starter {
+        /// A later `berth start`, through the exec fifo.
+        case startCommand
+        /// The caller, with START on the start line (`run` behind a gate).
+        case caller
+        /// Nobody: it goes on by itself (`run`).
+        case itself
+    }
+
     /// A container `create` made, still locked: `run` starts it before anyone else may act on it.
     struct CreatedContainer {
         var record: ContainerRecord
         /// The pty master when the terminal came back to the caller.
         var master: FileDescriptor?
         var lock: ContainerLock
-        /// With `startedByCaller`: what releases the init (ChildPath.release). Closing it
-        /// instead ends the init.
+        /// Started by `.caller`: what releases the init (ChildPath.release). Closing it instead
+        /// ends the init.
         var startLine: FileDescriptor?
     }
 
     /// Creates the container; with `terminalToCaller` a pty master for a process that asks for a
     /// terminal comes back to us instead of going to a console socket. The caller unlocks it.
-    /// With `startedByCaller` (`run`) the init waits for the caller's START instead of an exec
-    /// fifo, which only a separate `start` needs.
-    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool, startedByCaller: Bool = false) throws -> CreatedContainer {
+    /// Only a separate `start` needs an exec fifo: for `run` the init waits for the caller's
+    /// START, or for nobody.
+    func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool, startedBy starter: Starter = .startCommand) throws -> CreatedContainer {
         let bundle = try absoluteBundle(options.bundle)
         let (loaded, document) = try OCIJSON.loadDocument(Spec.self, path: bundle + "/config.json", source: "config.json")
         try loaded.validate()
@@ -69,13 +79,12 @@ extension Runtime {
         do {
             let builderBase = PlanBuilder(spec: spec, bundle: bundle)
             record.rootfs = try builderBase.rootfsPath()
-            let (cgroup, limits) = try ContainerCgroup.create(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
+            // The init is born into the v2 directory. The rest of the cgroup, and its limits, are
+            // made while it makes its namespaces; it enters the v1 part on GO, before it mounts
+            // the cgroup or makes device nodes.
+            let (cgroup, limits) = try ContainerCgroup.createForBirth(id: id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, devices: spec.linux?.devices ?? [])
             record.cgroup = cgroup
-            try store.save(record)
-            // The limits are on before the init exists: it starts inside the cgroup and makes
-            // its device nodes there.
-            try cgroup.applyLimits(limits)
-            let cgroupEntry = try cgroup.openEntryFiles()
+            let cgroupEntry = try cgroup.openEntryFiles(version: 2)
             defer { cgroupEntry.close() }
 
             var builder = builderBase
@@ -89,7 +98,7 @@ extension Runtime {
 
             var directoryFD: FileDescriptor?
             defer { directoryFD?.close() }
-            if !startedByCaller {
+            if starter == .startCommand {
                 let directory = store.directory(of: id)
                 let fifo = directory + "/" + StateStore.execFifoName
                 try sys("mkfifo \(fifo)") { mkfifo(fifo, 0o622) }
@@ -106,13 +115,19 @@ extension Runtime {
             var handlers = ChildPathHandlers()
             handlers.writeIDMaps = { pid in try IDMaps.write(linux: spec.linux, pid: pid) }
             handlers.initStarted = { pid in
-                if let score = spec.process?.oomScoreAdj {
-                    try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
-                }
-                // Not saved yet: until create ends, `delete --force` finds the init through the cgroup.
                 record.pid = pid
                 record.pidStartTime = ProcFS.startTime(of: pid)
-                return record.ociStateJSON(status: .creating)
+                let v1Entry = try record.cgroup!.complete(limits)
+                do {
+                    try store.save(record)
+                    if let score = spec.process?.oomScoreAdj {
+                        try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
+                    }
+                } catch {
+                    v1Entry.close()
+                    throw error
+                }
+                return (record.ociStateJSON(status: .creating), v1Entry)
             }
             handlers.runCreateHooks = { pid in
                 let runner = HookRunner(hooks: hooks, state: record.ociStateJSON(status: .creating))
@@ -121,7 +136,7 @@ extension Runtime {
                 try runner.run(.createContainer, containerNamespacesOf: pid, types: plan.joinableNamespaceMask)
             }
             log.debug("create \(id): starting the container process")
-            let release: ChildPath.Release = directoryFD.map { .execFifo(stateDirFD: $0.rawValue, name: StateStore.execFifoName) } ?? .startLine
+            let release: ChildPath.Release = directoryFD.map { .execFifo(stateDirFD: $0.rawValue, name: StateStore.execFifoName) } ?? (starter == .caller ? .startLine : .atReady)
             startLine = try ChildPath.run(plan, release: release, cgroup: cgroupEntry, handlers: handlers).startLine
             if consoleFD >= 0 { close(consoleFD); consoleFD = -1 }
             record.status = .created

@@ -18,12 +18,14 @@ extension Runtime {
     /// With a `gate` (a pipe from berthd, through its supervisor) the run waits for "b" before
     /// it reads the bundle, and for "g" once the container is made, before its process starts:
     /// berthd says the bundle is ready, then that the task is durably admitted, and meanwhile
-    /// this process starts and makes the container. EOF first throws LaunchWithdrawn.
+    /// this process starts and makes the container. EOF first throws LaunchWithdrawn. Without a
+    /// gate the init goes on to its program as soon as it is ready: a START would only cost both
+    /// processes a wake-up.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false, gate: FileDescriptor? = nil) throws -> Int32 {
         if let gate { try Self.waitForGate(gate, "b") }
         var createOptions = options
         createOptions.pidFile = nil
-        let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedByCaller: true)
+        let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedBy: gate == nil ? .itself : .caller)
         let master = created.master
         defer { master?.close() }
         // Still under create's lock: nobody can act on the container between create and start,
@@ -41,7 +43,7 @@ extension Runtime {
                 throw error
             }
             do {
-                try start(created.record, startLine: created.startLine)
+                try start(created.record, release: created.startLine.map { .startLine($0) } ?? .itself)
                 if let pidFile = options.pidFile {
                     try FileSystem.writeAtomically(Array(String(created.record.pid).utf8), to: absolutePath(pidFile), durable: false)
                 }

@@ -7,23 +7,35 @@ import Glibc
 extension Runtime {
     /// Releases a created container's process: it runs its startContainer hooks and execs.
     public func start(id: String) throws {
-        try withLockedContainer(id) { record, _ in try start(record) }
+        try withLockedContainer(id) { record, _ in try start(record, release: .execFifo) }
     }
 
-    /// Starts the container of `record`; the caller holds its lock. With a `startLine` the
-    /// init waits on it (`run`), not on the exec fifo.
-    func start(_ record: ContainerRecord, startLine: FileDescriptor? = nil) throws {
-        if let startLine {
+    /// How `start` lets a created init go on to its program.
+    enum InitRelease {
+        /// It waits on the exec fifo (`create`, then `start`).
+        case execFifo
+        /// It waits for START on this line (`run` behind a gate).
+        case startLine(FileDescriptor)
+        /// It went on by itself once ready (`run`): only the poststart hooks are left.
+        case itself
+    }
+
+    /// Starts the container of `record`; the caller holds its lock.
+    func start(_ record: ContainerRecord, release: InitRelease) throws {
+        switch release {
+        case .startLine(let startLine):
             guard ChildPath.release(startLine) else {
                 throw RuntimeError("cannot start container \"\(record.id)\": its process exited before start")
             }
-        } else {
+        case .execFifo:
             let status = status(of: record)
             guard status == .created else {
                 throw RuntimeError("cannot start container \"\(record.id)\": it is \(status.rawValue), not created")
             }
             // No state write: with the exec fifo gone, the status reads as running.
             try releaseInit(of: record)
+        case .itself:
+            break
         }
         log.debug("start \(record.id): released pid \(record.pid)")
         do {

@@ -149,11 +149,11 @@ struct PlanBuilder {
         let readonly = flags & MountFlag.rdonly
         let nodevs = flags & (MountFlag.nosuid | MountFlag.nodev | MountFlag.noexec)
         if cgroupDirectories.count == 1, cgroupDirectories[0].name.isEmpty {
-            return [ChildPlan.Mount(source: cgroupDirectories[0].hostPath, target: destination, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field)]
+            return [ChildPlan.Mount(source: cgroupDirectories[0].hostPath, target: destination, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field, needsCgroup: true)]
         }
         var result = [ChildPlan.Mount(source: "tmpfs", target: destination, fstype: "tmpfs", flags: nodevs, propagation: 0, data: "mode=755", bind: 0, targetIsFile: false, field: field)]
         for directory in cgroupDirectories {
-            result.append(ChildPlan.Mount(source: directory.hostPath, target: destination + "/" + directory.name, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field))
+            result.append(ChildPlan.Mount(source: directory.hostPath, target: destination + "/" + directory.name, fstype: nil, flags: nodevs | readonly, propagation: 0, data: nil, bind: 1, targetIsFile: false, field: field, needsCgroup: true))
         }
         return result
     }
