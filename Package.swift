@@ -35,6 +35,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-cli", targets: ["berth-cli"]),
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-supervisor", targets: ["berth-supervisor"]),
     ],
@@ -106,19 +107,30 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // The berth command line: the runc-compatible runtime commands and the agent client's.
+        // The lifecycle commands podman, conmon and containerd run for every container (create,
+        // run, start, state, kill, delete), read without ArgumentParser: all `berth` itself holds.
+        .target(name: "BerthRuntimeCLI", dependencies: ["BerthRuntime", "BerthOCI", "BerthLinux"]),
+        // The whole berth command line: every runtime command, images, the agent client, help.
         .target(
             name: "BerthCLI",
             dependencies: [
-                "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages", "BerthAPI",
-                "BerthMetrics", "BerthNetwork",
+                "BerthRuntimeCLI", "BerthRuntime", "BerthOCI", "BerthLinux", "BerthCgroups", "BerthImages",
+                "BerthAPI", "BerthMetrics", "BerthNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `berth`: the lifecycle commands in their plain forms, and an exec of berth-cli (beside
+        // it) for anything else. Every module linked in costs each start its relocations: the
+        // whole CLI's, with Foundation's, took a third of a millisecond before main.
         .executableTarget(
             name: "berth",
+            dependencies: ["BerthRuntimeCLI", "BerthRuntime"],
+            linkerSettings: staticBerth
+        ),
+        .executableTarget(
+            name: "berth-cli",
             dependencies: [
-                "BerthCLI", "BerthRuntime",
+                "BerthCLI", "BerthRuntimeCLI", "BerthRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticBerth
@@ -136,7 +148,7 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthLinux"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"]),
         // The CLI's own parsing (the lifecycle fast path against ArgumentParser).
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthRuntimeCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BerthLinuxTests", dependencies: ["BerthTestSupport", "BerthLinux"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthLinux"]),
         .testTarget(

@@ -34,9 +34,3 @@ package struct Berth: ParsableCommand {
 enum BerthVersion {
     static let string = "berth version 0.1.0\nspec: \(BerthOCI.ociVersion)"
 }
-
-/// A failure with its own exit status (for example `berth exec` passing its process's through).
-package struct CommandError: Error, CustomStringConvertible {
-    package var description: String
-    package var status: Int32 = 1
-}

@@ -1,33 +1,29 @@
-import ArgumentParser
-import BerthCLI
 import BerthRuntime
+import BerthRuntimeCLI
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Signals for `run`/`exec` in the foreground must wait in a signalfd: block them before any
-// other thread exists, so every thread inherits the mask.
+// berth runs the lifecycle commands podman, conmon and containerd call for every container, in
+// their plain forms, and hands anything else to berth-cli beside it: this binary links nothing
+// more, so each start relocates and maps as little as it can. Signals for `run` in the
+// foreground must wait in a signalfd: block them before any other thread exists, so every
+// thread inherits the mask (berth-cli blocks the same ones).
 Foreground.blockForwardedSignals()
 
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let invocation = LifecycleInvocation(fastParsing: arguments) else {
+    CommandLog.shared.error(WholeCommandLine.exec(arguments: arguments))
+    exit(1)
+}
 do {
-    if let invocation = LifecycleInvocation(fastParsing: Array(CommandLine.arguments.dropFirst())) {
-        try invocation.perform()
-    } else {
-        var command = try Berth.parseAsRoot()
-        try command.run()
-    }
-} catch let exit as ExitCode {
-    Glibc.exit(exit.rawValue)
+    try invocation.perform()
+} catch let exit as CommandExit {
+    Glibc.exit(exit.status)
 } catch let error as CommandError {
     CommandLog.shared.error(error.description)
     Glibc.exit(error.status)
-} catch where Berth.isOwnError(error) {
-    CommandLog.shared.error(String(describing: error))
-    Glibc.exit(1)
 } catch {
-    // --help and --version print as usual; argument errors become one line, no usage dump.
-    if Berth.exitCode(for: error) == .success { Berth.exit(withError: error) }
-    let message = Berth.message(for: error).split(separator: "\n").first.map(String.init)
-    CommandLog.shared.error(message ?? "invalid arguments")
+    CommandLog.shared.error(String(describing: error))
     Glibc.exit(1)
 }

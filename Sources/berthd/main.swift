@@ -83,10 +83,7 @@ struct Binaries {
     var supervisor: String
 
     static func locate(environment: [String: String]) -> Binaries {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let exe = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/usr/local/bin/berthd"
-        let directory = FileSystem.parentDirectory(of: exe)
+        let directory = FileSystem.parentDirectory(of: FileSystem.ownExecutable() ?? "/usr/local/bin/berthd")
         return Binaries(berth: environment["BERTHD_BERTH"] ?? directory + "/berth",
                         supervisor: environment["BERTHD_SUPERVISOR"] ?? directory + "/berth-supervisor")
     }

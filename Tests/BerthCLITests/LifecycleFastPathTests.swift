@@ -1,4 +1,5 @@
 import ArgumentParser
+@testable import BerthRuntimeCLI
 import Testing
 
 @testable import BerthCLI

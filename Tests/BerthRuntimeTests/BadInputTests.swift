@@ -88,6 +88,26 @@ struct BadInputTests {
         }
     }
 
+    @Test("berth alone, without berth-cli beside it: the lifecycle commands work, any other says which file it needs")
+    func withoutTheWholeCommandLine() throws {
+        let sandbox = try Sandbox("alone")
+        defer { sandbox.cleanUp() }
+        let alone = sandbox.directory + "/bin/berth"
+        try FileSystem.createDirectory(sandbox.directory + "/bin")
+        try TestHost.run(["/bin/cp", TestHost.berthBinary, alone])
+        let bundle = try sandbox.bundle(["sh", "-c", "exit 3"])
+        let run = try TestHost.run([alone, "--root", sandbox.stateRoot, "run", "--bundle", bundle, "alone"])
+        #expect(run.status == .exited(3))
+        #expect(run.err.isEmpty)
+        let list = try TestHost.run([alone, "--root", sandbox.stateRoot, "list"])
+        #expect(list.status == .exited(1))
+        #expect(list.err == "berth: cannot run \(sandbox.directory)/bin/berth-cli (the commands other than create, run, start, state, kill and delete): No such file or directory")
+        // Beside the real one, the same line is berth-cli's.
+        let listed = try sandbox.berth("list", "--format", "json")
+        #expect(listed.status == .exited(0))
+        #expect(listed.out.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
     @Test("run --gate-fd must name an open fd above stderr and the preserved ones; nothing is made without it")
     func badGate() throws {
         let sandbox = try Sandbox("gate")

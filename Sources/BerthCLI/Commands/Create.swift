@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthRuntime
+import BerthRuntimeCLI
 
 /// Options shared by `create` and `run`, named as runc names them.
 struct CreateArguments: ParsableArguments {
@@ -29,22 +30,6 @@ struct CreateArguments: ParsableArguments {
     }
 
     func options() throws -> CreateOptions { try settings.options() }
-}
-
-/// `create` and `run`'s options as plain values, whichever parser read them.
-struct CreateSettings: Equatable {
-    var bundle = "."
-    var pidFile: String?
-    var consoleSocket: String?
-    var preserveFDs = 0
-    var noPivot = false
-    var id: String
-
-    func options() throws -> CreateOptions {
-        if noPivot { throw CommandError(description: "--no-pivot: not supported by berth: it always uses pivot_root") }
-        guard preserveFDs >= 0 else { throw CommandError(description: "--preserve-fds: must not be negative") }
-        return CreateOptions(bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket, preserveFDs: preserveFDs)
-    }
 }
 
 struct CreateCommand: LifecycleCommand {

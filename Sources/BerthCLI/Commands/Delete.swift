@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntimeCLI
 
 struct DeleteCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped container (or, with --force, any container).")

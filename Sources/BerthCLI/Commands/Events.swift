@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthRuntime
+import BerthRuntimeCLI
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc

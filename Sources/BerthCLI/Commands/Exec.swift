@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthLinux
 import BerthOCI
 import BerthRuntime
+import BerthRuntimeCLI
 
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

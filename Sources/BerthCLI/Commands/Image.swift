@@ -4,6 +4,7 @@ import BerthLinux
 import BerthImages
 import BerthLinux
 import BerthOCI
+import BerthRuntimeCLI
 import FoundationEssentials
 
 /// `berth image ...`: the image store (BerthImages) from the command line.

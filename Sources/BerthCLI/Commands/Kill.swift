@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntimeCLI
 struct KillCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container's process (default SIGTERM).")
     @OptionGroup var global: GlobalOptions

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthOCI
+import BerthRuntimeCLI
 import FoundationEssentials
 
 struct ListCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import BerthLinux
 import BerthMetrics
 import BerthRuntime
 #if canImport(Glibc)
+import BerthRuntimeCLI
 import Glibc
 #endif
 

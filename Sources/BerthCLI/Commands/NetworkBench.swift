@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthLinux
 import BerthNetwork
 #if canImport(Glibc)
+import BerthRuntimeCLI
 import Glibc
 #endif
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthOCI
+import BerthRuntimeCLI
 
 struct PsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes of a container.")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthRuntime
+import BerthRuntimeCLI
 
 struct RunCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthLinux
 import BerthOCI
+import BerthRuntimeCLI
 
 struct SpecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json to edit.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntimeCLI
 
 struct StartCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")

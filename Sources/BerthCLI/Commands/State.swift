@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntimeCLI
 struct StateCommand: LifecycleCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
     @OptionGroup var global: GlobalOptions

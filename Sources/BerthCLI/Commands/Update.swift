@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthOCI
 import BerthRuntime
 import BerthLinux
+import BerthRuntimeCLI
 import FoundationEssentials
 
 struct UpdateCommand: ParsableCommand {

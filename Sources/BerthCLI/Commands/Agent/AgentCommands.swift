@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthAPI
 import BerthLinux
 import BerthOCI
+import BerthRuntimeCLI
 import FoundationEssentials
 
 /// `berth agent info`: what berthd knows about this machine.

@@ -1,4 +1,3 @@
-import ArgumentParser
 import BerthLinux
 import BerthOCI
 import BerthRuntime
@@ -9,7 +8,7 @@ import Glibc
 /// One lifecycle command (`create`, `run`, `start`, `state`, `kill`, `delete`) with its options
 /// read: the ArgumentParser commands and the fast path below both end here.
 package struct LifecycleInvocation: Equatable {
-    enum Command: Equatable {
+    package enum Command: Equatable {
         case create(CreateSettings)
         case run(CreateSettings, detach: Bool, keep: Bool, gateFD: String?)
         case start(id: String)
@@ -18,8 +17,13 @@ package struct LifecycleInvocation: Equatable {
         case delete(id: String, force: Bool)
     }
 
-    var global: GlobalSettings
-    var command: Command
+    package var global: GlobalSettings
+    package var command: Command
+
+    package init(global: GlobalSettings, command: Command) {
+        self.global = global
+        self.command = command
+    }
 
     package func perform() throws {
         let runtime = try global.prepare()
@@ -31,10 +35,10 @@ package struct LifecycleInvocation: Equatable {
             let gate = try gateFD.map { try Self.gate($0, preserving: options.preserveFDs) }
             do {
                 let status = try runtime.run(id: settings.id, options: options, detach: detach, keep: keep, gate: gate)
-                if status != 0 { throw ExitCode(status) }
+                if status != 0 { throw CommandExit(status) }
             } catch is LaunchWithdrawn {
                 // Not a failure of ours: the launcher changed its mind (EX_TEMPFAIL, silently).
-                throw ExitCode(75)
+                throw CommandExit(75)
             }
         case .start(let id):
             try runtime.start(id: id)
@@ -62,22 +66,13 @@ extension LifecycleInvocation {
     }
 }
 
-/// The ArgumentParser side: each lifecycle command says what it read.
-protocol LifecycleCommand: ParsableCommand {
-    var invocation: LifecycleInvocation { get }
-}
-
-extension LifecycleCommand {
-    func run() throws { try invocation.perform() }
-}
-
 extension LifecycleInvocation {
     /// Reads the plain forms of the lifecycle commands without ArgumentParser, whose reflection
     /// cost more than all the rest of a `berth run` (18 M of 43 M instructions under callgrind):
     /// podman, conmon and containerd call these for every container. Anything else — help, an
     /// unknown flag, `--`, grouped short flags, a value that looks like a flag, a repeated
     /// option — returns nil, and ArgumentParser reads the line, with its help and its errors.
-    /// Tests/berthTests holds the two parsers to the same result.
+    /// Tests/BerthCLITests holds the two parsers to the same result.
     package init?(fastParsing arguments: [String]) {
         var global = GlobalSettings()
         var verb: String?
