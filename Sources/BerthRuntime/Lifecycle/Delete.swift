@@ -28,6 +28,28 @@ extension Runtime {
             }
             try killEverything(record)
         }
+        try remove(record)
+    }
+
+    /// Deletes the container `run` made once its init is reaped, from the record `run` holds:
+    /// nothing else changes a container's cgroup, hooks or annotations, so state.json is not
+    /// read again. Gone already (deleted by someone else meanwhile) is fine.
+    func deleteAfterRun(_ record: ContainerRecord) throws {
+        let lock: ContainerLock
+        do {
+            lock = try store.lock(id: record.id)
+        } catch let error as RuntimeError where error == .notFound(record.id) {
+            return
+        }
+        defer { lock.unlock() }
+        try remove(record)
+    }
+
+    /// What delete does once nothing of the container runs but what its cgroup still holds:
+    /// the cgroup (killing what is left), poststop hooks, the image rootfs, the state. The
+    /// caller holds the lock.
+    private func remove(_ record: ContainerRecord) throws {
+        let id = record.id
         if let cgroup = record.cgroup { try cgroup.destroy() }
         if record.status != .creating {
             do {

@@ -59,7 +59,7 @@ extension Runtime {
         if detach { return 0 }
         let status = try Foreground.wait(for: process, master: master)
         log.debug("run \(id): \(status)")
-        if !keep { try delete(id: id, force: true) }
+        if !keep { try deleteAfterRun(created.record) }
         return status.shellCode
     }
 }
