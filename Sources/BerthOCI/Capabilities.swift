@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// Linux capabilities by name, numbered as in <linux/capability.h>.
 public enum LinuxCapability {

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 extension Spec {
     /// The starting config.json written by `berth spec`: a busybox-style shell in a fresh

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// The runtime features document of features.md, printed by `berth features`.
 public struct Features: Codable, Sendable, Equatable {
@@ -134,7 +133,7 @@ public struct Features: Codable, Sendable, Equatable {
         )
     }
 
-    public func encode(pretty: Bool = true) throws -> Data {
+    public func encode(pretty: Bool = true) throws -> [UInt8] {
         try OCIJSON.encode(self, pretty: pretty)
     }
 }

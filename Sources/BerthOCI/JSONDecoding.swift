@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// A decoding failure already phrased for the user; `path` is the location of the bad value.
 struct DecodeFailure: Error {

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// A parsed JSON document. Numbers keep their source text so that range checks can
 /// name the exact value the user wrote (Foundation's decoder reports an out-of-range

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// mount(2) flag values (MS_*, <linux/mount.h>), typed as the `unsigned long` mount(2) takes.
 public enum MountFlag {

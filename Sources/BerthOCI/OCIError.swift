@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// One problem in a JSON document, printed as a single line:
 /// `config.json: process.user.uid: expected an unsigned integer, found a string`.
@@ -20,9 +19,7 @@ public struct OCIError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-extension OCIError: LocalizedError {
-    public var errorDescription: String? { description }
-}
+
 
 /// Builds JSON paths the way users write them: `a.b[2].c`, and `m["net.ipv4.ip_forward"]`
 /// for map keys that are not plain identifiers.

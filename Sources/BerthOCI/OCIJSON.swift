@@ -1,24 +1,18 @@
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// JSON reading and writing for every document berth shows to users or keeps on disk.
 public enum OCIJSON {
-    /// Decodes `data`, naming `source` and the JSON path in any error.
-    /// Unknown properties are ignored, as the runtime-spec requires, unless `rejectingUnknownFields`
-    /// (API requests and agent configuration, where a misspelt field must not vanish).
+    /// Decodes JSON bytes (an array, or Foundation's Data), naming `source` and the JSON path in
+    /// any error. Unknown properties are ignored, as the runtime-spec requires, unless
+    /// `rejectingUnknownFields` (API requests and agent configuration, where a misspelt field
+    /// must not vanish). BerthOCI takes no Foundation type: berth, which starts for every
+    /// container, links no Foundation.
     public static func decode<T: Decodable>(
-        _ type: T.Type, from data: Data, source: String, rejectingUnknownFields: Bool = false
+        _ type: T.Type, from bytes: some Collection<UInt8>, source: String, rejectingUnknownFields: Bool = false
     ) throws(OCIError) -> T {
-        try decode(type, from: [UInt8](data), source: source, rejectingUnknownFields: rejectingUnknownFields)
-    }
-
-    /// `decode` from bytes as read from a file.
-    public static func decode<T: Decodable>(
-        _ type: T.Type, from bytes: [UInt8], source: String, rejectingUnknownFields: Bool = false
-    ) throws(OCIError) -> T {
-        try decode(type, from: try parse(bytes, source: source), source: source, rejectingUnknownFields: rejectingUnknownFields)
+        try decode(type, from: try parse(Array(bytes), source: source), source: source, rejectingUnknownFields: rejectingUnknownFields)
     }
 
     private static func parse(_ bytes: [UInt8], source: String) throws(OCIError) -> JSONValue {
@@ -92,8 +86,8 @@ public enum OCIJSON {
     }
 
     /// Encodes with sorted keys; `pretty` adds tab indentation and a final newline.
-    public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) throws -> Data {
-        Data(try encodeBytes(value, pretty: pretty))
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) throws -> [UInt8] {
+        try encodeBytes(value, pretty: pretty)
     }
 
     /// `encode`, as the bytes to write to a file.

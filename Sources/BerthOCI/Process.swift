@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 extension Spec {
     /// The container's init process (config.json `process`) or an exec'd process (process.json).
@@ -47,7 +46,7 @@ extension Spec {
         }
 
         /// Decodes a process.json (`exec --process`); paths in errors are relative to the process.
-        public static func decode(_ data: Data, source: String = "process.json") throws(OCIError) -> Process {
+        public static func decode(_ data: some Collection<UInt8>, source: String = "process.json") throws(OCIError) -> Process {
             try OCIJSON.decode(Process.self, from: data, source: source)
         }
 

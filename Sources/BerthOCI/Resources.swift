@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 extension Spec {
     /// config.json `linux.resources` (cgroup limits).

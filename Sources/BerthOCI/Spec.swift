@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// The runtime-spec version berth writes and implements.
 public let ociVersion = "1.2.0"
@@ -32,22 +31,19 @@ public struct Spec: Codable, Sendable, Equatable {
     }
 
     /// Decodes config.json content; errors read `config.json: <path>: <problem>`.
-    public static func decode(_ data: Data, source: String = "config.json") throws(OCIError) -> Spec {
+    public static func decode(_ data: some Collection<UInt8>, source: String = "config.json") throws(OCIError) -> Spec {
         try OCIJSON.decode(Spec.self, from: data, source: source)
     }
 
     /// Reads `<bundle>/config.json`. Decoding only: call `validate()` before acting on it.
-    public static func load(bundle: URL) throws(OCIError) -> Spec {
-        try load(bundle: bundle.path)
-    }
 
     public static func load(bundle: String) throws(OCIError) -> Spec {
-        let path = URL(fileURLWithPath: bundle).appendingPathComponent("config.json").path
+        let path = bundle + "/config.json"
         return try OCIJSON.load(Spec.self, path: path, source: "config.json")
     }
 
     /// Pretty, key-sorted JSON as written by `berth spec`.
-    public func encode(pretty: Bool = true) throws -> Data {
+    public func encode(pretty: Bool = true) throws -> [UInt8] {
         try OCIJSON.encode(self, pretty: pretty)
     }
 }

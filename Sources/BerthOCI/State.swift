@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// The container state of runtime.md, as printed by `berth state`.
 public struct ContainerState: Codable, Sendable, Equatable {
@@ -40,11 +39,11 @@ public struct ContainerState: Codable, Sendable, Equatable {
         self.annotations = annotations
     }
 
-    public static func decode(_ data: Data, source: String = "state.json") throws(OCIError) -> ContainerState {
+    public static func decode(_ data: some Collection<UInt8>, source: String = "state.json") throws(OCIError) -> ContainerState {
         try OCIJSON.decode(ContainerState.self, from: data, source: source)
     }
 
-    public func encode(pretty: Bool = true) throws -> Data {
+    public func encode(pretty: Bool = true) throws -> [UInt8] {
         try OCIJSON.encode(self, pretty: pretty)
     }
 }

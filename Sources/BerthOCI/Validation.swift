@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 extension Spec {
     /// Checks what the runtime needs before touching the system and throws the first

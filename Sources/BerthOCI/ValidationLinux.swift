@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 extension Validator {
     static let propagationModes: Set<String> = [

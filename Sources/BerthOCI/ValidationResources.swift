@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// Checks on `linux.resources` that need no kernel: ranges the cgroup files would reject
 /// anyway, caught early with the field's JSON path. What the host's cgroup mode can apply

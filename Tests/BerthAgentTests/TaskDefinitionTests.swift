@@ -70,7 +70,7 @@ struct TaskDefinitionTests {
         #expect(task.healthChecks[1].intervalSeconds == 10)
         #expect(task.restart.policy == .onFailure)
         #expect(task.hostPortCount == 3)
-        let again = try TaskDefinition.decode(try OCIJSON.encode(task))
+        let again = try TaskDefinition.decode(Data(try OCIJSON.encode(task)))
         #expect(again == task)
     }
 

@@ -113,9 +113,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(throws: OCIError(source: "config.json", path: "",
                                  message: "cannot read \(dir.path)/config.json: No such file or directory")) {
-            _ = try Spec.load(bundle: dir)
+            _ = try Spec.load(bundle: dir.path)
         }
-        try Spec.defaultSpec().encode().write(to: dir.appendingPathComponent("config.json"))
+        try Data(Spec.defaultSpec().encode()).write(to: dir.appendingPathComponent("config.json"))
         #expect(try Spec.load(bundle: dir.path) == Spec.defaultSpec())
     }
 }

@@ -57,7 +57,7 @@ public struct TaskRecord: Codable, Sendable {
 enum Checkpoint {
     /// With `durable`, the fsyncs happen here and now (for rare writes such as reservations).
     static func save<T: Encodable>(_ value: T, to path: String, durable: Bool = false) throws(APIError) {
-        let bytes: Data
+        let bytes: [UInt8]
         do {
             bytes = try OCIJSON.encode(value)
         } catch {

@@ -1,6 +1,5 @@
 import BerthLinux
 import BerthOCI
-import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
