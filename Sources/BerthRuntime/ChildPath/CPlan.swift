@@ -65,8 +65,11 @@ extension ChildPlan {
         }
         plan.start_hooks = memory.array(hooks)
         plan.start_hooks_count = hooks.count
-        plan.state_buffer = memory.buffer(bytes: Int(BERTH_SYNC_MAX_MESSAGE))
-        plan.state_buffer_size = Int(BERTH_SYNC_MAX_MESSAGE)
+        // Only startContainer hooks read the state GO brings.
+        if !hooks.isEmpty {
+            plan.state_buffer = memory.buffer(bytes: Int(BERTH_SYNC_MAX_MESSAGE))
+            plan.state_buffer_size = Int(BERTH_SYNC_MAX_MESSAGE)
+        }
         plan.process = process.cProcess(in: memory)
         return plan
     }

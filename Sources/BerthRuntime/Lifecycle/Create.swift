@@ -127,7 +127,8 @@ extension Runtime {
                     v1Entry.close()
                     throw error
                 }
-                return (record.ociStateJSON(status: .creating), v1Entry)
+                // Only startContainer hooks read the state.
+                return (plan.startHooks.isEmpty ? [] : record.ociStateJSON(status: .creating), v1Entry)
             }
             handlers.runCreateHooks = { pid in
                 let runner = HookRunner(hooks: hooks, state: record.ociStateJSON(status: .creating))
