@@ -273,7 +273,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
     /// Kills everything, waits for the cgroup to empty, and removes the directories Berth made,
     /// leaf first. Parents that other cgroups still use stay.
     public mutating func destroy(timeout: Duration = .seconds(10)) throws(CgroupError) {
-        if exists(), !(try processes()).isEmpty {
+        if !removedWhileEmpty(), exists(), !(try processes()).isEmpty {
             try killAll(signal: SIGKILL, timeout: timeout)
             let emptied = try waitUntil(timeout) { () throws(CgroupError) in try processes().isEmpty }
             if !emptied {
@@ -286,13 +286,23 @@ public struct Cgroup: Codable, Sendable, Equatable {
             if leaves.contains(dir) {
                 try Self.removeLeaf(dir)
             } else {
-                // A parent: another container may live in it.
-                if !CgroupFile.children(dir).isEmpty { continue }
-                try? Self.removeDirectories([dir], strict: false)
+                // A parent: another container may live in it, and then rmdir refuses (EBUSY).
+                _ = retryingInterrupts { rmdir(dir) }
             }
             created.removeAll { $0 == dir }
         }
         created.removeAll { !FileSystem.isDirectory($0) }
+    }
+
+    /// Usually nothing is left when a container is deleted (its pid namespace died with its init):
+    /// rmdir of the directory `processes()` reads, when it is ours, tells so for less than
+    /// reading it. False when it is busy, or not ours to remove.
+    private mutating func removedWhileEmpty() -> Bool {
+        guard let probe = directories.last?.path, created.contains(probe) else { return false }
+        let (_, error) = retryingInterrupts { rmdir(probe) }
+        guard error == nil || error == .noEntry else { return false }
+        created.removeAll { $0 == probe }
+        return true
     }
 
     /// A leaf of ours, after the cgroups the container made inside it (those are ours too). The

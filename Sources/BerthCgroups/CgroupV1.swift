@@ -19,14 +19,13 @@ struct V1Driver: CgroupDriver {
     func drives(_ controller: String) -> Bool { directory(for: controller) != nil }
 
     func prepare(created: [String], controllers: Set<String>) throws(CgroupError) {
-        // A new cpuset cgroup starts with empty cpus and mems, and no process may join it until
-        // both are filled: copy them from the parent, top-down.
+        // A new cpuset cgroup starts with empty cpus and mems (unless its parent has
+        // clone_children, which copies the same), and no process may join it until both are
+        // filled: copy them from the parent, top-down.
         guard let cpuset = directories.first(where: { $0.controllers.contains("cpuset") }) else { return }
         for dir in created where dir.hasPrefix(cpuset.mountPoint + "/") {
             let parent = FileSystem.parentDirectory(of: dir)
             for file in ["cpuset.cpus", "cpuset.mems"] {
-                let current = CgroupFile.text(dir + "/" + file) ?? ""
-                guard current.isEmpty else { continue }
                 let inherited = CgroupFile.text(parent + "/" + file) ?? ""
                 do { try FileSystem.writeKnob(inherited, to: dir + "/" + file) } catch {
                     throw CgroupError("copy \(file) of \(parent) into \(dir): \(error.errno)", errno: error.errno)
