@@ -54,6 +54,33 @@ public enum OCIJSON {
         return (value, Deferred(value, decodedFrom: tree))
     }
 
+    /// `loadDocument` for a document with tree readers (TreeReading.swift): Codable reads only
+    /// what they do not take, and names what is wrong with it.
+    static func loadReadableDocument<T: Codable & Sendable & TreeReadable>(
+        _ type: T.Type, path: String, source: String
+    ) throws(OCIError) -> (value: T, document: Deferred<T>) {
+        let tree = try parse(try contents(of: path, source: source), source: source)
+        let value = try decodeReadable(type, from: tree, source: source)
+        return (value, Deferred(value, decodedFrom: tree))
+    }
+
+    /// `decode` from bytes, for a document with tree readers.
+    static func decodeReadable<T: Decodable & TreeReadable>(
+        _ type: T.Type, from bytes: some Collection<UInt8>, source: String
+    ) throws(OCIError) -> T {
+        try decodeReadable(type, from: try parse(Array(bytes), source: source), source: source)
+    }
+
+    private static func decodeReadable<T: Decodable & TreeReadable>(
+        _ type: T.Type, from tree: JSONValue, source: String
+    ) throws(OCIError) -> T {
+        do {
+            return try T(tree: tree)
+        } catch {
+            return try decode(type, from: tree, source: source)
+        }
+    }
+
     private static func contents(of path: String, source: String) throws(OCIError) -> [UInt8] {
         switch readFile(path) {
         case .success(let bytes): return bytes

@@ -32,14 +32,18 @@ public struct Spec: Codable, Sendable, Equatable {
 
     /// Decodes config.json content; errors read `config.json: <path>: <problem>`.
     public static func decode(_ data: some Collection<UInt8>, source: String = "config.json") throws(OCIError) -> Spec {
-        try OCIJSON.decode(Spec.self, from: data, source: source)
+        try OCIJSON.decodeReadable(Spec.self, from: data, source: source)
+    }
+
+    /// Reads config.json at `path`, keeping the parsed document for state.json. Decoding only:
+    /// call `validate()` before acting on it.
+    public static func loadDocument(path: String) throws(OCIError) -> (value: Spec, document: Deferred<Spec>) {
+        try OCIJSON.loadReadableDocument(Spec.self, path: path, source: "config.json")
     }
 
     /// Reads `<bundle>/config.json`. Decoding only: call `validate()` before acting on it.
-
     public static func load(bundle: String) throws(OCIError) -> Spec {
-        let path = bundle + "/config.json"
-        return try OCIJSON.load(Spec.self, path: path, source: "config.json")
+        try loadDocument(path: bundle + "/config.json").value
     }
 
     /// Pretty, key-sorted JSON as written by `berth spec`.

@@ -53,7 +53,7 @@ extension Runtime {
     /// START, or for nobody.
     func createContainer(id: String, options: CreateOptions, terminalToCaller: Bool, startedBy starter: Starter = .startCommand) throws -> CreatedContainer {
         let bundle = try absoluteBundle(options.bundle)
-        let (loaded, document) = try OCIJSON.loadDocument(Spec.self, path: bundle + "/config.json", source: "config.json")
+        let (loaded, document) = try Spec.loadDocument(path: bundle + "/config.json")
         try loaded.validate()
         // GPUs asked for by annotation become linux.devices, device allows and environment.
         let spec = try GPUInjection.apply(to: loaded, log: log)
