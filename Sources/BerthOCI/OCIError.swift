@@ -38,9 +38,8 @@ enum JSONPath {
     }
 
     static func isIdentifier(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first else { return false }
-        if !(first == "_" || (first.isASCII && first.properties.isAlphabetic)) { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
+        guard let first = s.utf8.first, first == UInt8(ascii: "_") || ASCII.isLetter(first) else { return false }
+        return s.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ASCII.isLetter($0) || ASCII.isDigit($0) }
     }
 
     /// Renders a Codable coding path; array positions become `[n]`.

@@ -97,7 +97,7 @@ struct Validator {
         // SemVer core: MAJOR.MINOR.PATCH, then optional -prerelease / +build.
         let core = v.split(whereSeparator: { $0 == "-" || $0 == "+" }).first.map(String.init) ?? ""
         let parts = core.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else {
+        guard parts.count == 3, parts.allSatisfy({ ASCII.isDigits($0) }) else {
             throw fail("ociVersion", "\(quoted(v)) is not a SemVer version such as \"\(BerthOCI.ociVersion)\"")
         }
         if parts[0] != "1" {

@@ -128,7 +128,7 @@ extension Validator {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard (1...2).contains(bounds.count) else { return false }
             let numbers = bounds.compactMap { b -> Int? in
-                b.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(b) : nil
+                ASCII.isDigits(b) ? Int(b) : nil
             }
             guard numbers.count == bounds.count else { return false }
             if numbers.count == 2 && numbers[0] > numbers[1] { return false }
@@ -140,6 +140,6 @@ extension Validator {
     static func isPageSize(_ s: String) -> Bool {
         guard let unit = ["KB", "MB", "GB"].first(where: { s.hasSuffix($0) }) else { return false }
         let digits = s.dropLast(unit.count)
-        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        return ASCII.isDigits(digits)
     }
 }

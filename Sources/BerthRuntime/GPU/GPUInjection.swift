@@ -96,7 +96,7 @@ public enum GPUInjection {
         }
         var selected: [GPU] = []
         for part in wanted.split(separator: ",", omittingEmptySubsequences: false) {
-            guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }), let index = Int(part) else {
+            guard ASCII.isDigits(part), let index = Int(part) else {
                 throw RuntimeError("\(field): \"\(request)\" is not \"all\" or a comma-separated list of GPU indices")
             }
             guard index < gpus.count else {

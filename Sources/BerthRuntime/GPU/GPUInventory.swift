@@ -1,4 +1,5 @@
 import BerthLinux
+import BerthOCI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,7 +95,7 @@ public enum GPUInventory {
         var gpus: [GPU] = []
         for name in names where name.hasPrefix("nvidia") {
             let suffix = name.dropFirst("nvidia".count)
-            guard !suffix.isEmpty, suffix.allSatisfy(\.isNumber) else { continue }
+            guard ASCII.isDigits(suffix) else { continue }
             guard let node = DeviceNode.lookup(base + "/dev/" + name), node.isCharacter, node.major == nvidiaMajor else { continue }
             gpus.append(GPU(vendor: .nvidia, index: 0, minor: node.minor, devicePaths: ["/dev/" + name]))
         }
