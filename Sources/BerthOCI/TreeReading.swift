@@ -55,38 +55,20 @@ extension Double: TreeReadable {
 }
 
 /// Plainly written integers in range; 1e3, 2.0 and the out-of-range go to Codable.
-private func readInteger<T: FixedWidthInteger>(_ tree: JSONValue) throws(Unreadable) -> T {
-    guard case .number(let raw) = tree, let value = T(raw) else { throw Unreadable() }
-    return value
+extension TreeReadable where Self: FixedWidthInteger {
+    init(tree: JSONValue) throws(Unreadable) {
+        guard case .number(let raw) = tree, let value = Self(raw) else { throw Unreadable() }
+        self = value
+    }
 }
 
-extension Int: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension Int32: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension Int64: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension UInt: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension UInt16: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension UInt32: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
-
-extension UInt64: TreeReadable {
-    init(tree: JSONValue) throws(Unreadable) { self = try readInteger(tree) }
-}
+extension Int: TreeReadable {}
+extension Int32: TreeReadable {}
+extension Int64: TreeReadable {}
+extension UInt: TreeReadable {}
+extension UInt16: TreeReadable {}
+extension UInt32: TreeReadable {}
+extension UInt64: TreeReadable {}
 
 extension Array: TreeReadable where Element: TreeReadable {
     init(tree: JSONValue) throws(Unreadable) {
