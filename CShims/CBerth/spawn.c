@@ -38,8 +38,8 @@ int berth_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t 
     return fd;
 }
 
-int berth_rename_exchange(const char *from, const char *to) {
-    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
+int berth_renameat2(const char *from, const char *to, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags);
 }
 
 int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -54,7 +54,7 @@ public enum FileSystem {
     /// milliseconds on a filesystem mounted with `discard`. Readers see the old or the new file,
     /// as with rename.
     private static func replace(_ path: String, with temporary: String) throws(SystemError) {
-        guard berth_rename_exchange(temporary, path) == 0 else {
+        guard berth_renameat2(temporary, path, BERTH_RENAME_EXCHANGE) == 0 else {
             // ENOENT: nothing there yet. EINVAL: a filesystem that cannot swap.
             try sys("rename \(temporary) to \(path)") { rename(temporary, path) }
             return
@@ -62,7 +62,7 @@ public enum FileSystem {
         if unlink(temporary) == 0 { return }
         // EISDIR: a directory was at `path`, which rename would have refused. Put it back.
         let error = Errno.current
-        if berth_rename_exchange(temporary, path) == 0 { unlink(temporary) }
+        if berth_renameat2(temporary, path, BERTH_RENAME_EXCHANGE) == 0 { unlink(temporary) }
         throw SystemError("rename \(temporary) to \(path)", error)
     }
 
@@ -133,18 +133,35 @@ public enum FileSystem {
             throw SystemError("lstat \(path)")
         }
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            for name in try listDirectory(path) {
-                let child = path + "/" + name
-                var childInfo = stat()
-                if lstat(child, &childInfo) == 0, (childInfo.st_mode & S_IFMT) == S_IFDIR, childInfo.st_dev != info.st_dev {
-                    throw SystemError("remove \(child): a mount point is still there", .busy)
-                }
-                try removeTree(child)
-            }
+            try emptyDirectory(path, device: info.st_dev)
             try sys("rmdir \(path)") { rmdir(path) }
         } else {
             try sys("unlink \(path)") { unlink(path) }
         }
+    }
+
+    /// Removes everything inside the directory `path`, and nothing on another filesystem: a
+    /// mount point inside is refused (EBUSY).
+    public static func emptyDirectory(_ path: String) throws(SystemError) {
+        var info = stat()
+        try sys("lstat \(path)") { lstat(path, &info) }
+        try emptyDirectory(path, device: info.st_dev)
+    }
+
+    private static func emptyDirectory(_ path: String, device: dev_t) throws(SystemError) {
+        for name in try listDirectory(path) {
+            let child = path + "/" + name
+            var childInfo = stat()
+            if lstat(child, &childInfo) == 0, (childInfo.st_mode & S_IFMT) == S_IFDIR, childInfo.st_dev != device {
+                throw SystemError("remove \(child): a mount point is still there", .busy)
+            }
+            try removeTree(child)
+        }
+    }
+
+    /// rename(2) that never replaces `to`: EEXIST when it exists. Returns the error, if any.
+    public static func renameNoReplace(_ from: String, to: String) -> Errno? {
+        retryingInterrupts { berth_renameat2(from, to, BERTH_RENAME_NOREPLACE) }.1
     }
 
     public static func parentDirectory(of path: String) -> String {

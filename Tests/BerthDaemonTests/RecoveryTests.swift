@@ -42,7 +42,7 @@ struct RecoveryTests {
         let done = try daemon.wait("rec-short")
         #expect(done.status.state == .failed)
         #expect(done.status.exitCode == 7)
-        #expect(((try? FileSystem.listDirectory(daemon.runtimeRoot)) ?? []).isEmpty, "the container is deleted")
+        #expect(daemon.containersLeft == [], "the container is deleted")
     }
 
     @Test("SIGTERM stops berthd gracefully without stopping tasks")

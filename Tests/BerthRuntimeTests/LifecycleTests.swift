@@ -135,12 +135,40 @@ struct LifecycleTests {
         let sandbox = try Sandbox("dup")
         defer { sandbox.cleanUp() }
         let bundle = try sandbox.bundle(["sleep", "1000"])
+        // A deleted container leaves its emptied directory as the spare: the creates race for
+        // it too.
+        #expect(try sandbox.berth("run", "--bundle", try sandbox.bundle(["true"], name: "before"), "before").succeeded)
+        #expect(FileSystem.exists(sandbox.stateRoot + "/#spare"))
         let results = try (0..<4).map { _ in
             try ChildProcess(path: TestHost.berthBinary, arguments: [TestHost.berthBinary, "--root", sandbox.stateRoot, "create", "--bundle", bundle, "dup-same"]).spawn(stdout: -1, stderr: -1)
         }.map { try $0.wait()! }
         #expect(results.filter { $0 == .exited(0) }.count == 1)
         #expect(results.filter { $0 == .exited(1) }.count == 3)
         #expect(try sandbox.state("dup-same").status == .created)
+    }
+
+    @Test("a deleted container's emptied directory is the next create's; list never shows it")
+    func spareDirectory() throws {
+        let sandbox = try Sandbox("spare")
+        defer { sandbox.cleanUp() }
+        let bundle = try sandbox.bundle(["true"])
+        let spare = sandbox.stateRoot + "/#spare"
+        #expect(try sandbox.berth("run", "--bundle", bundle, "first").succeeded)
+        var info = stat()
+        #expect(stat(spare, &info) == 0)
+        #expect(try FileSystem.listDirectory(spare).isEmpty)
+        #expect(try sandbox.berth("list", "--format", "json").out.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(try sandbox.berth("create", "--bundle", bundle, "second").succeeded)
+        #expect(!FileSystem.exists(spare))
+        var taken = stat()
+        #expect(stat(sandbox.stateRoot + "/second", &taken) == 0 && taken.st_ino == info.st_ino)
+        #expect(try sandbox.state("second").status == .created)
+        // With a spare already there, a delete removes the directory instead.
+        #expect(try sandbox.berth("run", "--bundle", bundle, "third").succeeded)
+        #expect(FileSystem.exists(spare))
+        #expect(try sandbox.berth("delete", "--force", "second").succeeded)
+        #expect(!FileSystem.exists(sandbox.stateRoot + "/second"))
+        #expect(try FileSystem.listDirectory(sandbox.stateRoot) == ["#spare"])
     }
 
     @Test("spec writes a default config.json that runs, and refuses to overwrite it")

@@ -53,8 +53,10 @@ int berth_has_dynamic_loader(void);
 
 // openat2 with RESOLVE_* flags (RESOLVE_IN_ROOT = 0x10, RESOLVE_NO_SYMLINKS = 0x04,...).
 int berth_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
-// renameat2(RENAME_EXCHANGE) of two paths relative to the current directory: both must exist.
-int berth_rename_exchange(const char *from, const char *to);
+// renameat2 of two paths relative to the current directory, with these flags (the kernel's).
+#define BERTH_RENAME_NOREPLACE 1u
+#define BERTH_RENAME_EXCHANGE 2u
+int berth_renameat2(const char *from, const char *to, unsigned int flags);
 
 // ---- terminals -------------------------------------------------------------------------
 

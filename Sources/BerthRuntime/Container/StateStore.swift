@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// The runtime's root directory (--root, default /run/berth): one directory per container,
-/// holding state.json, the exec fifo while the container is created, and nothing else.
+/// holding state.json, the exec fifo while the container is created, and nothing else; and at
+/// most one emptied directory, `#spare`, that the next create takes instead of making one.
 public struct StateStore: Sendable {
     public let root: String
     public static let defaultRoot = "/run/berth"
@@ -29,12 +30,21 @@ public struct StateStore: Sendable {
         }
     }
 
-    /// Creates the container's directory; exactly one of two racing creates succeeds.
+    /// A deleted container's directory, emptied, kept for the next create: a filesystem that
+    /// discards freed blocks and has no journal (/run on these machines) makes whoever removes
+    /// a directory wait for that discard, 0.2-0.7 ms here. No container id contains "#".
+    var spare: String { root + "/#spare" }
+
+    /// Creates the container's directory, or renames the spare into place: either way exactly
+    /// one of two racing creates succeeds (the rename never replaces).
     func claim(id: String) throws -> ContainerLock {
         try StateStore.validate(id: id)
-        try FileSystem.createDirectory(root, mode: 0o711)
         let path = directory(of: id)
-        let (_, error) = retryingInterrupts { mkdir(path, 0o711) }
+        var error = FileSystem.renameNoReplace(spare, to: path)
+        if error != nil && error != .exists {
+            try FileSystem.createDirectory(root, mode: 0o711)
+            error = retryingInterrupts { mkdir(path, 0o711) }.1
+        }
         if error == .exists { throw RuntimeError("container \"\(id)\" already exists") }
         if let error { throw SystemError("mkdir \(path)", error) }
         return try ContainerLock.acquire(path)
@@ -69,12 +79,15 @@ public struct StateStore: Sendable {
     /// Every container id under the root, in name order.
     public func ids() throws -> [String] {
         guard FileSystem.isDirectory(root) else { return [] }
-        return try FileSystem.listSubdirectories(root)
+        return try FileSystem.listSubdirectories(root).filter { (try? StateStore.validate(id: $0)) != nil }
     }
 
-    /// Removes a container's directory (the caller holds its lock).
+    /// Removes a container's directory (the caller holds its lock): emptied, it becomes the
+    /// spare, unless there is one.
     func remove(id: String) throws {
-        try FileSystem.removeTree(directory(of: id))
+        let path = directory(of: id)
+        try FileSystem.emptyDirectory(path)
+        if FileSystem.renameNoReplace(path, to: spare) != nil { try FileSystem.removeTree(path) }
     }
 }
 
@@ -91,9 +104,10 @@ struct ContainerLock {
             fd.close()
             throw error
         }
-        // A delete may have removed the directory while we waited for its lock.
-        var info = stat()
-        if fstat(fd.rawValue, &info) == 0 && info.st_nlink == 0 {
+        // A delete may have removed the directory, or made it the spare (which a create may
+        // have taken since, for another id), while we waited for its lock.
+        var held = stat(), named = stat()
+        if fstat(fd.rawValue, &held) != 0 || stat(path, &named) != 0 || held.st_dev != named.st_dev || held.st_ino != named.st_ino {
             fd.close()
             throw SystemError("lock \(path)", .noEntry)
         }

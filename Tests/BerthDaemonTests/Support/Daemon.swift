@@ -53,6 +53,14 @@ final class Daemon: @unchecked Sendable {
     private(set) var process: ProcessHandle?
     private let extraArguments: [String]
 
+    /// The ids `berth list` shows under this daemon's runtime root (nil when it fails).
+    var containersLeft: [String]? {
+        struct Listed: Decodable { var id: String }
+        guard let output = try? TestEnvironment.run([TestEnvironment.berthBinary, "--root", runtimeRoot, "list", "--format", "json"]),
+              output.status == .exited(0) else { return nil }
+        return (try? JSONDecoder().decode([Listed].self, from: Data(output.standardOutput)))?.map(\.id)
+    }
+
     /// `config`: the text of a config file (`--config`), for what has no flag.
     init(_ label: String, arguments: [String] = [], stateDir: String? = nil, config: String? = nil) throws {
         directory = try TestEnvironment.temporaryDirectory(label)
