@@ -197,42 +197,4 @@ public final class OOMWatcher: Sendable {
         }
         return moved ? .oom(kills: now.1) : nil
     }
-
-    /// The events as an async sequence, read on a thread of its own. It ends after the cgroup
-    /// is removed, on `cancel()`, or when the consumer stops listening.
-    public func events() -> AsyncStream<Event> {
-        AsyncStream { continuation in
-            continuation.onTermination = { [self] _ in cancel() }
-            let started = startThread { [self] in
-                while let event = try? next() {
-                    continuation.yield(event)
-                    guard case .oom = event else { break }
-                }
-                continuation.finish()
-            }
-            if !started { continuation.finish() }
-        }
-    }
-}
-
-private final class ThreadBody {
-    let run: @Sendable () -> Void
-    init(_ run: @Sendable @escaping () -> Void) { self.run = run }
-}
-
-/// A detached pthread; Berth's blocking watchers must not sit on the cooperative pool.
-func startThread(_ body: @Sendable @escaping () -> Void) -> Bool {
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { argument in
-        let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
-        body.run()
-        return nil
-    }, box)
-    guard result == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(box).release()
-        return false
-    }
-    pthread_detach(thread)
-    return true
 }

@@ -1,5 +1,6 @@
 import Testing
 import BerthLinux
+import Synchronization
 @testable import BerthCgroups
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,7 @@ extension CgroupSuites {
                 let watcher = try cgroup.oomWatcher()
                 // A safety net so a broken kernel path cannot hang the suite.
                 let guardDone = ManagedFlag()
-                _ = startThread {
+                try startThread(named: "oom-guard") {
                     for _ in 0..<600 where !guardDone.value { usleep(100_000) }
                     watcher.cancel()
                 }
@@ -75,12 +76,17 @@ extension CgroupSuites {
             watcher.cancel()
             #expect(try watcher.next() == .cancelled)
 
+            // A watcher waiting on its own thread hears of the cgroup's removal.
             let second = try cgroup.oomWatcher()
-            let stream = second.events()
+            let heard = Mutex<OOMWatcher.Event?>(nil)
+            try startThread(named: "oom-watch") {
+                let event = try? second.next()
+                heard.withLock { $0 = event }
+            }
             try cgroup.destroy()
-            var seen: [OOMWatcher.Event] = []
-            for await event in stream { seen.append(event) }
-            #expect(seen == [.cgroupRemoved])
+            let deadline = ContinuousClock.now + .seconds(10)
+            while heard.withLock({ $0 }) == nil && ContinuousClock.now < deadline { usleep(10_000) }
+            #expect(heard.withLock { $0 } == .cgroupRemoved)
         }
     }
 }
