@@ -69,6 +69,10 @@ let package = Package(
         .target(name: "BerthOCI"),
         .target(name: "BerthLinux", dependencies: ["CBerth"]),
         .target(name: "BerthCgroups", dependencies: ["BerthLinux", "CBerth"]),
+        // Blocking work off Swift concurrency's pool, for berthd. Apart from BerthLinux so that
+        // berth, which starts for every container, links neither Swift concurrency nor
+        // libdispatch (whose tables alone were 16 relocated pages at each start).
+        .target(name: "BerthAsync", dependencies: ["BerthLinux"]),
         .target(
             name: "BerthRuntime",
             dependencies: ["BerthOCI", "BerthLinux", "BerthCgroups", "CBerth"]
@@ -78,12 +82,12 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthAPI", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork", "BerthMetrics",
+                "BerthAPI", "BerthAsync", "BerthRuntime", "BerthImages", "BerthCgroups", "BerthNetwork", "BerthMetrics",
                 "BerthMetricsServer", "BerthLinux", "BerthOCI", "CBerth",
             ]
         ),
         // Per-container statistics at scrape time, Prometheus text, StatsD lines and their sender.
-        .target(name: "BerthMetrics", dependencies: ["BerthCgroups", "BerthLinux", "BerthOCI"]),
+        .target(name: "BerthMetrics", dependencies: ["BerthAsync", "BerthCgroups", "BerthLinux", "BerthOCI"]),
         // berthd's metrics endpoints on SwiftNIO: /metrics over HTTP and each task's StatsD relay.
         // Apart from BerthMetrics so the berth CLI, which starts for every container, links no NIO.
         .target(

@@ -1,3 +1,4 @@
+import BerthAsync
 import BerthAPI
 import BerthLinux
 import BerthNetwork

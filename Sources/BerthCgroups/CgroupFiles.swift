@@ -94,11 +94,11 @@ enum CgroupFile {
 
 /// Sleeps a little, growing from 1 ms to 20 ms, until `done` or the deadline.
 func waitUntil(_ timeout: Duration, _ done: () throws(CgroupError) -> Bool) throws(CgroupError) -> Bool {
-    let deadline = ContinuousClock.now + timeout
+    let deadline = Deadline.after(timeout)
     var pause: Int = 1_000_000
     while true {
         if try done() { return true }
-        if ContinuousClock.now >= deadline { return false }
+        if deadline.hasPassed { return false }
         var request = timespec(tv_sec: 0, tv_nsec: pause)
         _ = nanosleep(&request, nil)
         pause = min(pause * 2, 20_000_000)

@@ -111,17 +111,17 @@ public final class OOMWatcher: Sendable {
 
     /// Like `next()`, but gives up at `deadline` and also wakes when `extra` becomes readable,
     /// so one thread can watch for OOMs, time its own work and notice its container's end.
-    public func wait(until deadline: ContinuousClock.Instant, orReadable extra: Int32? = nil) throws(CgroupError) -> Wait {
+    public func wait(until deadline: Deadline, orReadable extra: Int32? = nil) throws(CgroupError) -> Wait {
         try wait(deadline: deadline, extra: extra)
     }
 
-    private func wait(deadline: ContinuousClock.Instant?, extra: Int32?) throws(CgroupError) -> Wait {
+    private func wait(deadline: Deadline?, extra: Int32?) throws(CgroupError) -> Wait {
         while true {
             if case .v2 = kind, let event = checkV2() { return .event(event) }
             // kernfs sends no inotify event when a v2 cgroup is removed: look once a second.
             var timeout: Int32 = 1000
             if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
+                let left = deadline.remaining
                 if left <= .zero { return .deadline }
                 timeout = min(timeout, left.pollMilliseconds)
             }

@@ -76,7 +76,7 @@ public struct ChildProcess: Sendable {
         for fd in [inputPipe[0], outputPipe[1], errorPipe[1]] where fd >= 0 { Glibc.close(fd) }
 
         var output = Output(status: .exited(0), standardOutput: [], standardError: [])
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = timeout.map { Deadline.after($0) }
         var pending = input.map { ArraySlice($0) } ?? []
         var inputFD = inputPipe[1]
         if inputFD >= 0 && pending.isEmpty { Glibc.close(inputFD); inputFD = -1 }
@@ -93,7 +93,7 @@ public struct ChildProcess: Sendable {
             if inputFD >= 0 { fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
             var wait: Int32 = -1
             if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
+                let left = deadline.remaining
                 if left <= .zero {
                     try? handle.signal(SIGKILL)
                     _ = try? handle.wait()

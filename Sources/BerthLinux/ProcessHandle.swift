@@ -35,9 +35,9 @@ public struct ProcessHandle: Sendable {
     /// True once the process has ended (a pidfd becomes readable then); waits up to `timeout`.
     public func waitReadable(timeout: Duration) throws(SystemError) -> Bool {
         var entry = pollfd(fd: pidfd.rawValue, events: Int16(POLLIN), revents: 0)
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Deadline.after(timeout)
         while true {
-            let left = ContinuousClock.now.duration(to: deadline)
+            let left = deadline.remaining
             let milliseconds = left.pollMilliseconds
             let ready = poll(&entry, 1, milliseconds)
             if ready > 0 { return true }

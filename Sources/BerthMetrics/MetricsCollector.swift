@@ -1,3 +1,4 @@
+import BerthAsync
 import BerthLinux
 
 /// What /metrics shows, put together at scrape time: every container's series read from its

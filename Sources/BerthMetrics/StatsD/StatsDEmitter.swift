@@ -1,3 +1,4 @@
+import BerthAsync
 import BerthLinux
 import Synchronization
 

@@ -124,7 +124,7 @@ extension Runtime {
             emit(ContainerEvent(oomIn: id))
             reportedKills = max(reportedKills + 1, kills ?? 0)
         }
-        var nextStats = ContinuousClock.now + interval
+        var nextStats = Deadline.after(interval)
         while true {
             var ended = false
             if let watcher {
@@ -136,17 +136,17 @@ extension Runtime {
                 case .failure(let error): throw RuntimeError("events: \(error)")
                 }
             } else {
-                ended = try process.waitReadable(timeout: ContinuousClock.now.duration(to: nextStats))
+                ended = try process.waitReadable(timeout: nextStats.remaining)
             }
             if ended {
                 // An OOM kill counted after the last notification (v1 notifies before the kill).
                 if let kills = cgroup.oomKillCount(), kills > reportedKills { reportOOM(kills) }
                 return
             }
-            if ContinuousClock.now >= nextStats {
+            if nextStats.hasPassed {
                 guard cgroup.exists() else { return }
                 emit(ContainerEvent(stats: cgroup.stats(), id: id))
-                nextStats = ContinuousClock.now + interval
+                nextStats = Deadline.after(interval)
             }
         }
     }
