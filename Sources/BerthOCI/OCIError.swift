@@ -28,8 +28,7 @@ enum JSONPath {
         if isIdentifier(key) {
             return base.isEmpty ? key : base + "." + key
         }
-        let escaped = key.replacing("\\", with: "\\\\")
-            .replacing("\"", with: "\\\"")
+        let escaped = ASCII.replacing("\"", with: "\\\"", in: ASCII.replacing("\\", with: "\\\\", in: key))
         return base + "[\"" + escaped + "\"]"
     }
 

@@ -22,7 +22,7 @@ public enum Sysctl {
     /// The namespace type ("network", "ipc", "uts") that owns `key`, or nil if the key is
     /// global to the host. Accepts both `net.ipv4.ip_forward` and `net/ipv4/ip_forward`.
     public static func namespace(for key: String) -> String? {
-        let k = key.replacing("/", with: ".")
+        let k = ASCII.replacing("/", with: ".", in: key)
         if k.hasPrefix("net.") { return "network" }
         if k.hasPrefix("fs.mqueue.") { return "ipc" }
         for prefix in ["kernel.msg", "kernel.shm", "kernel.sem"] where k.hasPrefix(prefix) { return "ipc" }

@@ -72,7 +72,7 @@ package final class CommandLog: @unchecked Sendable {
     }
 
     package func error(_ message: String) {
-        let line = "berth: " + message.replacing("\n", with: " ") + "\n"
+        let line = "berth: " + ASCII.replacing("\n", with: " ", in: message) + "\n"
         _ = try? FileDescriptor.standardError.writeAll(Array(line.utf8))
         write(level: "error", message)
     }
@@ -91,7 +91,7 @@ package final class CommandLog: @unchecked Sendable {
             line = ((try? OCIJSON.encodeString(object, pretty: false)) ?? "{}") + "\n"
         } else {
             // logfmt, as runc writes it: quotes and backslashes in the message are escaped.
-            let escaped = message.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            let escaped = ASCII.replacing("\"", with: "\\\"", in: ASCII.replacing("\\", with: "\\\\", in: message))
             line = "time=\"\(time)\" level=\(level) msg=\"\(escaped)\"\n"
         }
         _ = try? file.writeAll(Array(line.utf8))

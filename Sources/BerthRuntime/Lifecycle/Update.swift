@@ -23,7 +23,8 @@ extension Runtime {
             do {
                 limits = try BerthCgroups.Resources(oci: applied, devices: spec.linux?.devices ?? [])
             } catch let error as RuntimeError {
-                throw RuntimeError("update: " + error.message.replacing("config.json: ", with: ""))
+                let prefix = "config.json: "
+                throw RuntimeError("update: " + (error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message))
             }
             if case .failure(let error) = Result(catching: { () throws(CgroupError) in try cgroup.cgroup.update(limits) }) {
                 throw RuntimeError("update: \(error)")
