@@ -57,6 +57,7 @@ typedef struct berth_child {
     int console_fd;
     int after_ready;        // nobody listens on sync any more: report on fd 2
     int got_go;             // INIT_GO received (berth_child_await_go)
+    int start_with_go;      // GO said to go on after READY: no START will come
     int in_exec;            // failing execve itself: exit 126 on EACCES, as shells do
     int last_cap;           // /proc/sys/kernel/cap_last_cap, read before pivot_root
     int have_mntns;
@@ -80,9 +81,10 @@ BERTH_HIDDEN void berth_child_send(berth_child *c, uint32_t type, int64_t value,
 // Waits for a message of `type`, or fails the child (EOF or an unexpected type).
 BERTH_HIDDEN ssize_t berth_child_expect(berth_child *c, uint32_t type, void *payload,
                                         size_t capacity);
-// The same, taking the files that come with it (see berth_sync_recv_fds).
+// The same, taking the files that come with it (see berth_sync_recv_fds) and the header's value.
 BERTH_HIDDEN ssize_t berth_child_expect_fds(berth_child *c, uint32_t type, void *payload,
-                                            size_t capacity, int *fds, size_t *fds_count);
+                                            size_t capacity, int *fds, size_t *fds_count,
+                                            int64_t *value);
 
 // Waits for INIT_GO unless it came already, and enters the v1 cgroups it brings.
 BERTH_HIDDEN void berth_child_await_go(berth_child *c);

@@ -151,15 +151,17 @@ void berth_child_await_go(berth_child *c) {
     const berth_plan *p = c->plan;
     int tasks[BERTH_SYNC_MAX_FDS];
     size_t count = p->mode == BERTH_PLAN_CREATE ? BERTH_SYNC_MAX_FDS : 0;
+    int64_t value = 0;
     if (p->state_buffer != NULL && p->state_buffer_size > 0) {
         ssize_t n = berth_child_expect_fds(c, BERTH_SYNC_INIT_GO, p->state_buffer,
-                                           p->state_buffer_size - 1, tasks, &count);
+                                           p->state_buffer_size - 1, tasks, &count, &value);
         p->state_buffer[n] = '\0';
     } else {
         char scratch[1];
-        berth_child_expect_fds(c, BERTH_SYNC_INIT_GO, scratch, 0, tasks, &count);
+        berth_child_expect_fds(c, BERTH_SYNC_INIT_GO, scratch, 0, tasks, &count, &value);
     }
     c->got_go = 1;
+    c->start_with_go = value == 1;
     enter_v1_cgroups(c, tasks, count);
 }
 
@@ -189,9 +191,10 @@ static __attribute__((noreturn)) void stage2_create(berth_child *c) {
 
     // Waiting on the fifo, the init outlives the caller (`create` returns); waiting for START,
     // it must not: if the caller dies, EOF ends it.
-    if (!p->start_on_sync) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    int wait_for_start = p->start_on_sync && !c->start_with_go;
+    if (!wait_for_start) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     berth_child_send(c, BERTH_SYNC_READY, 0, NULL, 0);
-    if (p->start_on_sync) {
+    if (wait_for_start) {
         berth_child_expect(c, BERTH_SYNC_START, NULL, 0);
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     }
@@ -249,6 +252,7 @@ static void begin_child(berth_child *cp, const berth_plan *p, int born_in_v2) {
     c.plan = p;
     c.after_ready = 0;
     c.got_go = 0;
+    c.start_with_go = 0;
     c.in_exec = 0;
     c.root_fd = -1;
     c.proc_fd_ok = 0;

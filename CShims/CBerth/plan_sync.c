@@ -204,11 +204,11 @@ void berth_child_send(berth_child *c, uint32_t type, int64_t value, const void *
 }
 
 ssize_t berth_child_expect(berth_child *c, uint32_t type, void *payload, size_t capacity) {
-    return berth_child_expect_fds(c, type, payload, capacity, NULL, NULL);
+    return berth_child_expect_fds(c, type, payload, capacity, NULL, NULL, NULL);
 }
 
 ssize_t berth_child_expect_fds(berth_child *c, uint32_t type, void *payload, size_t capacity,
-                               int *fds, size_t *fds_count) {
+                               int *fds, size_t *fds_count, int64_t *value) {
     berth_sync_header h;
     ssize_t n = berth_sync_recv_fds(c->sync_fd, &h, payload, capacity, fds, fds_count);
     if (n < 0) berth_child_fail(c, errno, "sync", "receive from parent", NULL);
@@ -220,5 +220,6 @@ ssize_t berth_child_expect_fds(berth_child *c, uint32_t type, void *payload, siz
         berth_buf_num(&b, h.type);
         berth_child_fail(c, EPROTO, "sync", "unexpected message ", num, NULL);
     }
+    if (value != NULL) *value = h.value;
     return n;
 }

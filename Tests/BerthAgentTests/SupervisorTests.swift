@@ -122,8 +122,9 @@ struct SupervisorTests {
     }
 
     /// How far berthd gets before it withdraws a gated launch: nothing, the bundle ("b"), or the
-    /// whole go ("bg").
-    enum GateOutcome: String, CaseIterable { case endsAtOnce, endsAfterBundle, goes }
+    /// whole go ("bg"); each word once the container is made, or both at once, so that berth
+    /// finds the go (or the end) already there when it tells the init to go on.
+    enum GateOutcome: String, CaseIterable { case endsAtOnce, endsAfterBundle, endsRightAfterBundle, goes, goesAtOnce }
 
     @Test("behind --gate-fd berth makes the container at \"b\" and starts its process at \"g\"; EOF before either leaves nothing and no record",
           .enabled(if: SupervisorHost.canRunPrivileged, "needs root; in CI (CI=true) it runs and fails without it"),
@@ -148,15 +149,17 @@ struct SupervisorTests {
         // Nothing is made while the gate is shut.
         Thread.sleep(forTimeInterval: 0.3)
         #expect(task.containerStatus() == "")
-        if outcome != .endsAtOnce {
+        if outcome == .goesAtOnce || outcome == .endsRightAfterBundle {
+            try gate.write.writeAll(Array((outcome == .goesAtOnce ? "bg" : "b").utf8))
+        } else if outcome != .endsAtOnce {
             try gate.write.writeAll(Array("b".utf8))
             // The container is made, and its process waits for the second word.
             #expect(SupervisorHost.eventually { task.containerStatus() != "" }, "the container is made at \"b\"")
             Thread.sleep(forTimeInterval: 0.3)
             #expect(!task.exists("init.pid") && task.file("stdout") == "", "its process has not started")
         }
-        if outcome == .goes {
-            try gate.write.writeAll(Array("g".utf8))
+        if outcome == .goes || outcome == .goesAtOnce {
+            if outcome == .goes { try gate.write.writeAll(Array("g".utf8)) }
             gate.write.close()
             let exit = try task.waitForExit()
             #expect(exit.phase == "run" && exit.exitCode == 0)

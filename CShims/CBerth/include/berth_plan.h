@@ -177,7 +177,8 @@ enum berth_sync_type {
     BERTH_SYNC_INIT_GO,         // parent -> child: payload is the state JSON for hooks. In CREATE
                                 // mode it carries the v1 `tasks` files too (SCM_RIGHTS), and
                                 // the child waits for it only before the first needs_cgroup
-                                // mount, or after the mounts
+                                // mount, or after the mounts. `value` 1: go on after READY
+                                // without waiting for START (the caller's go came already)
     BERTH_SYNC_HOOKS,           // child -> parent: mounts done, before pivot_root; run prestart,
                                 // createRuntime and createContainer hooks now
     BERTH_SYNC_HOOKS_DONE,      // parent -> child

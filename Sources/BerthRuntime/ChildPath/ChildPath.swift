@@ -9,12 +9,21 @@ import Glibc
 struct ChildPathHandlers {
     /// Write uid_map, gid_map (and setgroups) of this pid.
     var writeIDMaps: (pid_t) throws -> Void = { _ in }
-    /// The init (or exec'd process) exists, in its v2 cgroup; return the state JSON it hands to
-    /// startContainer hooks and, for a new container, the v1 cgroups' entry files it enters
-    /// next (sent with GO, then closed here).
-    var initStarted: (pid_t) throws -> (state: [UInt8], cgroup: CgroupEntryFiles) = { _ in ([], CgroupEntryFiles()) }
+    /// The init (or exec'd process) exists, in its v2 cgroup; say what GO brings it.
+    var initStarted: (pid_t) throws -> InitGo = { _ in InitGo() }
     /// Mounts are done, pivot_root is next: run prestart, createRuntime, createContainer hooks.
     var runCreateHooks: (pid_t) throws -> Void = { _ in }
+}
+
+/// What GO brings a new process.
+struct InitGo {
+    /// The state JSON for startContainer hooks.
+    var state: [UInt8] = []
+    /// A new container's v1 cgroups' entry files, which it enters next (closed once sent).
+    var cgroup = CgroupEntryFiles()
+    /// With `.startLine`: the caller's own go came already, so the init goes on after READY
+    /// without waiting for START.
+    var startsAtReady = false
 }
 
 /// A step of the child path failed; `message` names the config field when there is one.
@@ -77,6 +86,7 @@ enum ChildPath {
 
         var header = berth_sync_header()
         var payload = [UInt8](repeating: 0, count: ChildPath.largestChildMessage)
+        var startsAtReady = false
         do {
             while true {
                 let length = payload.withUnsafeMutableBytes { berth_sync_recv(parentFD, &header, $0.baseAddress, $0.count) }
@@ -97,12 +107,13 @@ enum ChildPath {
                     if initPID == stage1 { stage1Reaped = true } else { reapStage1() }
                     let go = try handlers.initStarted(initPID)
                     defer { go.cgroup.close() }
-                    try send(parentFD, BERTH_SYNC_INIT_GO, payload: go.state, files: go.cgroup.v1Tasks)
+                    startsAtReady = go.startsAtReady
+                    try send(parentFD, BERTH_SYNC_INIT_GO, value: startsAtReady ? 1 : 0, payload: go.state, files: go.cgroup.v1Tasks)
                 case Int(BERTH_SYNC_HOOKS.rawValue):
                     try handlers.runCreateHooks(initPID)
                     try send(parentFD, BERTH_SYNC_HOOKS_DONE)
                 case Int(BERTH_SYNC_READY.rawValue):
-                    guard case .startLine? = release else { return (initPID, nil) }
+                    guard case .startLine? = release, !startsAtReady else { return (initPID, nil) }
                     keepParentFD = true
                     return (initPID, FileDescriptor(rawValue: parentFD))
                 case Int(BERTH_SYNC_ERROR.rawValue):
@@ -152,9 +163,9 @@ enum ChildPath {
         return nil
     }
 
-    private static func send(_ fd: Int32, _ type: berth_sync_type, payload: [UInt8] = [], files: [Int32] = []) throws {
+    private static func send(_ fd: Int32, _ type: berth_sync_type, value: Int64 = 0, payload: [UInt8] = [], files: [Int32] = []) throws {
         let result = payload.withUnsafeBytes { bytes in
-            files.withUnsafeBufferPointer { berth_sync_send_fds(fd, type.rawValue, 0, bytes.baseAddress, UInt32(bytes.count), $0.baseAddress, $0.count) }
+            files.withUnsafeBufferPointer { berth_sync_send_fds(fd, type.rawValue, value, bytes.baseAddress, UInt32(bytes.count), $0.baseAddress, $0.count) }
         }
         if result < 0 { throw SystemError("write to the container process") }
     }

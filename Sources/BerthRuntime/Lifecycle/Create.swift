@@ -30,8 +30,10 @@ extension Runtime {
     enum Starter {
         /// A later `berth start`, through the exec fifo.
         case startCommand
-        /// The caller, with START on the start line (`run` behind a gate).
-        case caller
+        /// The caller, with START on the start line (`run` behind a gate). `goneAhead`, asked
+        /// before GO, says whether the caller's go came already: then the init goes on after
+        /// READY by itself.
+        case caller(goneAhead: () throws -> Bool)
         /// Nobody: it goes on by itself (`run`).
         case itself
     }
@@ -98,7 +100,7 @@ extension Runtime {
 
             var directoryFD: FileDescriptor?
             defer { directoryFD?.close() }
-            if starter == .startCommand {
+            if case .startCommand = starter {
                 let directory = store.directory(of: id)
                 let fifo = directory + "/" + StateStore.execFifoName
                 try sys("mkfifo \(fifo)") { mkfifo(fifo, 0o622) }
@@ -118,17 +120,19 @@ extension Runtime {
                 record.pid = pid
                 record.pidStartTime = ProcFS.startTime(of: pid)
                 let v1Entry = try record.cgroup!.complete(limits)
+                // Only startContainer hooks read the state.
+                var go = InitGo(state: plan.startHooks.isEmpty ? [] : record.ociStateJSON(status: .creating), cgroup: v1Entry)
                 do {
                     try store.save(record)
                     if let score = spec.process?.oomScoreAdj {
                         try FileSystem.writeKnob(String(score), to: "/proc/\(pid)/oom_score_adj")
                     }
+                    if case .caller(let goneAhead) = starter { go.startsAtReady = try goneAhead() }
                 } catch {
                     v1Entry.close()
                     throw error
                 }
-                // Only startContainer hooks read the state.
-                return (plan.startHooks.isEmpty ? [] : record.ociStateJSON(status: .creating), v1Entry)
+                return go
             }
             handlers.runCreateHooks = { pid in
                 let runner = HookRunner(hooks: hooks, state: record.ociStateJSON(status: .creating))
@@ -137,7 +141,7 @@ extension Runtime {
                 try runner.run(.createContainer, containerNamespacesOf: pid, types: plan.joinableNamespaceMask)
             }
             log.debug("create \(id): starting the container process")
-            let release: ChildPath.Release = directoryFD.map { .execFifo(stateDirFD: $0.rawValue, name: StateStore.execFifoName) } ?? (starter == .caller ? .startLine : .atReady)
+            let release: ChildPath.Release = directoryFD.map { .execFifo(stateDirFD: $0.rawValue, name: StateStore.execFifoName) } ?? (isCaller(starter) ? .startLine : .atReady)
             startLine = try ChildPath.run(plan, release: release, cgroup: cgroupEntry, handlers: handlers).startLine
             if consoleFD >= 0 { close(consoleFD); consoleFD = -1 }
             record.status = .created
@@ -159,9 +163,14 @@ extension Runtime {
             removeAfterFailure(record)
             // Config errors already name config.json; everything else is a step of create.
             let message = String(describing: error)
-            if error is OCIError || message.hasPrefix("config.json:") || message.hasPrefix("--") { throw error }
+            if error is OCIError || error is LaunchWithdrawn || message.hasPrefix("config.json:") || message.hasPrefix("--") { throw error }
             throw RuntimeError("create: \(message)")
         }
+    }
+
+    private func isCaller(_ starter: Starter) -> Bool {
+        if case .caller = starter { return true }
+        return false
     }
 
     /// Undoes a create that failed: the processes are already gone (ChildPath reaps them).

@@ -18,14 +18,18 @@ extension Runtime {
     /// With a `gate` (a pipe from berthd, through its supervisor) the run waits for "b" before
     /// it reads the bundle, and for "g" once the container is made, before its process starts:
     /// berthd says the bundle is ready, then that the task is durably admitted, and meanwhile
-    /// this process starts and makes the container. EOF first throws LaunchWithdrawn. Without a
-    /// gate the init goes on to its program as soon as it is ready: a START would only cost both
-    /// processes a wake-up.
+    /// this process starts and makes the container. EOF first throws LaunchWithdrawn. When "g"
+    /// is there before the init's GO, and without a gate, the init goes on to its program as
+    /// soon as it is ready: a START would only cost both processes a wake-up.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false, gate: FileDescriptor? = nil) throws -> Int32 {
         if let gate { try Self.waitForGate(gate, "b") }
         var createOptions = options
         createOptions.pidFile = nil
-        let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedBy: gate == nil ? .itself : .caller)
+        // The gate's go often comes while the container is made: then the init is told with GO
+        // to go on by itself, and START's round trip is saved.
+        var gateSaidGo = false
+        let starter: Starter = gate.map { gate in .caller(goneAhead: { gateSaidGo = try Self.gateSaidGo(gate); return gateSaidGo }) } ?? .itself
+        let created = try createContainer(id: id, options: createOptions, terminalToCaller: !detach, startedBy: starter)
         let master = created.master
         defer { master?.close() }
         // Still under create's lock: nobody can act on the container between create and start,
@@ -36,7 +40,7 @@ extension Runtime {
             // The init is our child (directly, or through CLONE_PARENT): we hold it by pidfd and reap it.
             // Until start has the start line, closing it is what ends the init.
             do {
-                if let gate { try Self.waitForGate(gate, "g") }
+                if let gate, !gateSaidGo { try Self.waitForGate(gate, "g") }
                 process = try ProcessHandle.open(pid: created.record.pid)
             } catch {
                 created.startLine?.close()
@@ -65,6 +69,15 @@ extension Runtime {
 }
 
 extension Runtime {
+    /// True when "g" is on the gate already (and takes it), false when nothing is there yet;
+    /// anything else, or the gate's end, withdraws the launch.
+    static func gateSaidGo(_ gate: FileDescriptor) throws -> Bool {
+        var entry = pollfd(fd: gate.rawValue, events: Int16(POLLIN), revents: 0)
+        guard retryingInterrupts({ poll(&entry, 1, 0) }).0 > 0 else { return false }
+        try waitForGate(gate, "g")
+        return true
+    }
+
     /// Waits for `byte` on the gate; anything else, or its end, withdraws the launch.
     static func waitForGate(_ gate: FileDescriptor, _ byte: Character) throws {
         var received: UInt8 = 0
