@@ -112,13 +112,20 @@ public struct Cgroup: Codable, Sendable, Equatable {
         }
     }
 
-    /// `create` without the limits, which `applyLimits` writes later (the runtime does while
-    /// the container's init makes its namespaces). Checks the limits first, and makes what a
-    /// process needs to join (v1 cpuset's cpus and mems). Directories made before (by
-    /// `createBirthDirectory`) are kept. Returns the directories it made; a failure removes them.
+    /// `create` without the limits, which `applyLimits` writes later. Checks the limits first,
+    /// and makes what a process needs to join (v1 cpuset's cpus and mems). Returns the
+    /// directories it made; a failure removes them.
     @discardableResult
     public mutating func createDirectories(for resources: Resources) throws(CgroupError) -> [String] {
         try validate(resources)
+        return try completeDirectories(for: resources)
+    }
+
+    /// The rest of `createDirectories` after `createBirthDirectory`, which checked the limits
+    /// already (the runtime makes it while the container's init makes its namespaces). The
+    /// directory made before is kept.
+    @discardableResult
+    public mutating func completeDirectories(for resources: Resources) throws(CgroupError) -> [String] {
         let made = try makeDirectories(of: directories)
         do throws(CgroupError) {
             let needed = controllersToEnable(resources)
@@ -132,7 +139,7 @@ public struct Cgroup: Codable, Sendable, Equatable {
     }
 
     /// Makes only the v2 directory, which a process can be born into (clone3 with
-    /// CLONE_INTO_CGROUP) before `createDirectories` makes the rest: v1 cgroups are entered by
+    /// CLONE_INTO_CGROUP) before `completeDirectories` makes the rest: v1 cgroups are entered by
     /// the process itself, later. Checks the limits first. Returns the directories it made.
     @discardableResult
     public mutating func createBirthDirectory(for resources: Resources) throws(CgroupError) -> [String] {

@@ -29,7 +29,7 @@ struct ContainerCgroup: Codable, Sendable {
     mutating func complete(_ limits: BerthCgroups.Resources) throws -> CgroupEntryFiles {
         var files = CgroupEntryFiles()
         try Self.wrap { () throws(CgroupError) in
-            try cgroup.createDirectories(for: limits)
+            try cgroup.completeDirectories(for: limits)
             try cgroup.applyLimits(limits)
             files = try cgroup.openEntryFiles(version: 1)
         }
